@@ -1,0 +1,202 @@
+//! Stable error codes. The server sends a code (and a message in the caller's
+//! language for tools like curl); the app translates the code itself and never
+//! parses message strings. Codes are part of the public API: never rename one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Lang;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Request-level errors.
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    CsrfFailed,
+    InvalidCredentials,
+    AccountLocked,
+    TooManyRequests,
+    BodyTooLarge,
+    BadRequest,
+    InvalidJson,
+    InvalidUtf8,
+    Validation,
+    Conflict,
+    Internal,
+    // Field-level errors (inside `ApiError::fields`).
+    Required,
+    TooLong,
+    InvalidIp,
+    InvalidMac,
+    InvalidDate,
+    InvalidNumber,
+    InvalidStatus,
+    InvalidRole,
+    WarrantyEndBeforeStart,
+    ChannelOutOfRange,
+    DuplicateSerial,
+    DuplicateIp,
+    DuplicateMac,
+    DuplicateName,
+    UnknownSite,
+    UnknownRecorder,
+    UnknownLocation,
+    UnknownColumn,
+    MissingColumn,
+    WeakPassword,
+    NotInScope,
+}
+
+impl ErrorCode {
+    /// The wire name; a unit test keeps it equal to serde's.
+    pub fn as_str(self) -> &'static str {
+        self.message_pair().0
+    }
+
+    /// `(code, turkish, english)` — the code string is repeated here so that
+    /// `as_str` needs no allocation.
+    fn message_pair(self) -> (&'static str, &'static str, &'static str) {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated => ("unauthenticated", "Oturum açmanız gerekiyor.", "You need to log in."),
+            Forbidden => ("forbidden", "Bu işlem için yetkiniz yok.", "You are not allowed to do this."),
+            NotFound => ("not_found", "Kayıt bulunamadı.", "Not found."),
+            CsrfFailed => (
+                "csrf_failed",
+                "Güvenlik belirteci eksik ya da hatalı; sayfayı yenileyip tekrar deneyin.",
+                "Security token missing or wrong; reload the page and try again.",
+            ),
+            InvalidCredentials => ("invalid_credentials", "Kullanıcı adı veya şifre hatalı.", "Wrong username or password."),
+            AccountLocked => (
+                "account_locked",
+                "Çok fazla hatalı giriş: hesap geçici olarak kilitlendi, birkaç dakika sonra tekrar deneyin.",
+                "Too many failed logins: the account is locked for a few minutes, try again later.",
+            ),
+            TooManyRequests => ("too_many_requests", "Çok fazla istek; biraz bekleyin.", "Too many requests; wait a moment."),
+            BodyTooLarge => ("body_too_large", "Gönderilen veri çok büyük.", "The request body is too large."),
+            BadRequest => ("bad_request", "İstek anlaşılamadı.", "The request could not be understood."),
+            InvalidJson => ("invalid_json", "Gönderilen JSON geçersiz.", "The JSON sent is invalid."),
+            InvalidUtf8 => (
+                "invalid_utf8",
+                "Dosya UTF-8 değil; UTF-8 olarak kaydedip tekrar yükleyin.",
+                "The file is not UTF-8; save it as UTF-8 and upload again.",
+            ),
+            Validation => ("validation", "Bazı alanlar hatalı.", "Some fields are invalid."),
+            Conflict => ("conflict", "Kayıt başka bir kayıtla çakışıyor.", "The record conflicts with another one."),
+            Internal => ("internal", "Sunucu hatası; yöneticinize bildirin.", "Server error; tell your administrator."),
+            Required => ("required", "Bu alan zorunlu.", "This field is required."),
+            TooLong => ("too_long", "Çok uzun.", "Too long."),
+            InvalidIp => ("invalid_ip", "Geçerli bir IPv4/IPv6 adresi değil.", "Not a valid IPv4/IPv6 address."),
+            InvalidMac => ("invalid_mac", "Geçerli bir MAC adresi değil (ör. 00:11:22:33:44:55).", "Not a valid MAC address (e.g. 00:11:22:33:44:55)."),
+            InvalidDate => ("invalid_date", "Tarih YYYY-AA-GG biçiminde olmalı.", "Date must be YYYY-MM-DD."),
+            InvalidNumber => ("invalid_number", "Geçerli bir sayı değil.", "Not a valid number."),
+            InvalidStatus => (
+                "invalid_status",
+                "Durum planned, installed, faulty veya retired olmalı.",
+                "Status must be planned, installed, faulty or retired.",
+            ),
+            InvalidRole => ("invalid_role", "Geçersiz rol.", "Invalid role."),
+            WarrantyEndBeforeStart => (
+                "warranty_end_before_start",
+                "Garanti bitişi başlangıçtan önce olamaz.",
+                "Warranty end cannot be before its start.",
+            ),
+            ChannelOutOfRange => (
+                "channel_out_of_range",
+                "Kanal numarası kayıt cihazının kanal sayısını aşıyor.",
+                "Channel number exceeds the recorder's channel count.",
+            ),
+            DuplicateSerial => ("duplicate_serial", "Bu markada aynı seri numarası zaten kayıtlı.", "This serial number is already registered for this make."),
+            DuplicateIp => ("duplicate_ip", "Bu IP adresi başka bir cihazda kullanılıyor.", "This IP address is used by another device."),
+            DuplicateMac => ("duplicate_mac", "Bu MAC adresi başka bir cihazda kayıtlı.", "This MAC address is registered on another device."),
+            DuplicateName => ("duplicate_name", "Bu ad zaten kullanılıyor.", "This name is already in use."),
+            UnknownSite => ("unknown_site", "Böyle bir saha yok.", "No such site."),
+            UnknownRecorder => ("unknown_recorder", "Böyle bir kayıt cihazı yok.", "No such recorder."),
+            UnknownLocation => ("unknown_location", "Böyle bir konum yok.", "No such location."),
+            UnknownColumn => ("unknown_column", "Bilinmeyen sütun.", "Unknown column."),
+            MissingColumn => ("missing_column", "Zorunlu sütun eksik.", "A required column is missing."),
+            WeakPassword => ("weak_password", "Şifre en az 10 karakter olmalı.", "Password must be at least 10 characters."),
+            NotInScope => ("not_in_scope", "Bu saha yetki alanınızda değil.", "This site is outside your scope."),
+        }
+    }
+
+    pub fn message(self, lang: Lang) -> &'static str {
+        let (_, tr, en) = self.message_pair();
+        match lang {
+            Lang::Tr => tr,
+            Lang::En => en,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message_pair().0)
+    }
+}
+
+/// One problem with one field, optionally on one line of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    pub field: String,
+    pub code: ErrorCode,
+    /// 1-based line of the CSV file (the header is line 1), for imports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: ErrorCode) -> Self {
+        FieldError { field: field.into(), code, line: None }
+    }
+
+    pub fn at_line(mut self, line: u32) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+/// The one error body of the whole API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, lang: Lang) -> Self {
+        ApiError { code, message: code.message(lang).to_owned(), fields: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_strings_match_serde_names() {
+        // The hand-written names must equal what serde puts on the wire.
+        use ErrorCode::*;
+        for code in [
+            Unauthenticated, Forbidden, NotFound, CsrfFailed, InvalidCredentials, AccountLocked,
+            TooManyRequests, BodyTooLarge, BadRequest, InvalidJson, InvalidUtf8, Validation,
+            Conflict, Internal, Required, TooLong, InvalidIp, InvalidMac, InvalidDate,
+            InvalidNumber, InvalidStatus, InvalidRole, WarrantyEndBeforeStart, ChannelOutOfRange,
+            DuplicateSerial, DuplicateIp, DuplicateMac, DuplicateName, UnknownSite,
+            UnknownRecorder, UnknownLocation, UnknownColumn, MissingColumn, WeakPassword,
+            NotInScope,
+        ] {
+            let wire = serde_json::to_value(code).unwrap();
+            assert_eq!(wire.as_str().unwrap(), code.as_str());
+            assert!(!code.message(Lang::Tr).is_empty());
+            assert!(!code.message(Lang::En).is_empty());
+            assert_ne!(code.message(Lang::Tr), code.message(Lang::En), "{code} untranslated");
+        }
+    }
+}
