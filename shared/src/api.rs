@@ -16,7 +16,10 @@ pub struct LoginRequest {
 
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("username", &self.username).field("password", &"[redacted]").finish()
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
     }
 }
 
@@ -86,7 +89,10 @@ pub struct DeviceCredentials {
 
 impl std::fmt::Debug for DeviceCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceCredentials").field("username", &self.username).field("password", &"[redacted]").finish()
+        f.debug_struct("DeviceCredentials")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
     }
 }
 
@@ -169,11 +175,20 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let c = DeviceCredentials { username: "admin".into(), password: "hunter2-secret".into() };
+        let c = DeviceCredentials {
+            username: "admin".into(),
+            password: "hunter2-secret".into(),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
-        let l = LoginRequest { username: "a".into(), password: "hunter2-secret".into() };
+        let l = LoginRequest {
+            username: "a".into(),
+            password: "hunter2-secret".into(),
+        };
         assert!(!format!("{l:?}").contains("hunter2"));
-        let u = UserInput { password: Some("hunter2-secret".into()), ..Default::default() };
+        let u = UserInput {
+            password: Some("hunter2-secret".into()),
+            ..Default::default()
+        };
         assert!(!format!("{u:?}").contains("hunter2"));
     }
 }

@@ -64,23 +64,57 @@ pub enum ChainBreak {
 }
 
 /// Checks stored `(fields, prev_hash, hash)` rows in sequence order and
-/// returns the first broken link.
-pub fn verify_chain<'a>(rows: impl IntoIterator<Item = (AuditFields<'a>, &'a str, &'a str)>) -> Result<u64, ChainBreak> {
-    let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    let mut count = 0;
-    for (fields, stored_prev, stored_hash) in rows {
-        if fields.seq != expected_seq {
-            return Err(ChainBreak::Gap { seq: fields.seq, expected: expected_seq });
+/// returns the number of entries or the first broken link.
+pub fn verify_chain<'a>(
+    rows: impl IntoIterator<Item = (AuditFields<'a>, &'a str, &'a str)>,
+) -> Result<u64, ChainBreak> {
+    let mut cursor = ChainCursor::default();
+    cursor.check(rows)?;
+    Ok(cursor.count)
+}
+
+/// Where a verification has got to, so a long chain can be checked in
+/// batches without holding it all in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCursor {
+    pub prev_hash: String,
+    pub next_seq: i64,
+    pub count: u64,
+}
+
+impl Default for ChainCursor {
+    fn default() -> Self {
+        ChainCursor {
+            prev_hash: GENESIS.to_owned(),
+            next_seq: 1,
+            count: 0,
         }
-        if stored_prev != prev || entry_hash(&prev, &fields) != stored_hash {
-            return Err(ChainBreak::HashMismatch { seq: fields.seq });
-        }
-        prev = stored_hash.to_owned();
-        expected_seq += 1;
-        count += 1;
     }
-    Ok(count)
+}
+
+impl ChainCursor {
+    /// Checks the next rows of the chain.
+    pub fn check<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = (AuditFields<'a>, &'a str, &'a str)>,
+    ) -> Result<(), ChainBreak> {
+        for (fields, stored_prev, stored_hash) in rows {
+            if fields.seq != self.next_seq {
+                return Err(ChainBreak::Gap {
+                    seq: fields.seq,
+                    expected: self.next_seq,
+                });
+            }
+            if stored_prev != self.prev_hash || entry_hash(&self.prev_hash, &fields) != stored_hash
+            {
+                return Err(ChainBreak::HashMismatch { seq: fields.seq });
+            }
+            self.prev_hash = stored_hash.to_owned();
+            self.next_seq += 1;
+            self.count += 1;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -88,7 +122,18 @@ mod tests {
     use super::*;
 
     fn fields(seq: i64, action: &'static str) -> AuditFields<'static> {
-        AuditFields { seq, at_ms: 1_700_000_000_000 + seq, actor_id: Some("u1"), actor_name: "admin", action, entity_type: "camera", entity_id: Some("c1"), before: None, after: Some("{\"name\":\"A\"}"), ip: Some("127.0.0.1") }
+        AuditFields {
+            seq,
+            at_ms: 1_700_000_000_000 + seq,
+            actor_id: Some("u1"),
+            actor_name: "admin",
+            action,
+            entity_type: "camera",
+            entity_id: Some("c1"),
+            before: None,
+            after: Some("{\"name\":\"A\"}"),
+            ip: Some("127.0.0.1"),
+        }
     }
 
     fn chain(n: i64) -> Vec<(AuditFields<'static>, String, String)> {
@@ -105,7 +150,10 @@ mod tests {
     }
 
     fn check(rows: &[(AuditFields<'static>, String, String)]) -> Result<u64, ChainBreak> {
-        verify_chain(rows.iter().map(|(f, p, h)| (f.clone(), p.as_str(), h.as_str())))
+        verify_chain(
+            rows.iter()
+                .map(|(f, p, h)| (f.clone(), p.as_str(), h.as_str())),
+        )
     }
 
     #[test]
@@ -125,7 +173,13 @@ mod tests {
     fn deleted_row_is_found() {
         let mut rows = chain(5);
         rows.remove(1);
-        assert_eq!(check(&rows), Err(ChainBreak::Gap { seq: 3, expected: 2 }));
+        assert_eq!(
+            check(&rows),
+            Err(ChainBreak::Gap {
+                seq: 3,
+                expected: 2
+            })
+        );
     }
 
     #[test]

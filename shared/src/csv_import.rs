@@ -12,9 +12,29 @@ use crate::{ErrorCode, FieldError};
 /// Columns of the camera CSV, in export order. `site` is a site's name or
 /// code; `recorder` and `location` are names within that site.
 pub const CAMERA_COLUMNS: &[&str] = &[
-    "site", "name", "make", "model", "serial", "mac", "ip", "firmware", "status", "install_date",
-    "warranty_start", "warranty_end", "asset_number", "supplier", "purchase_date", "rtsp_main_path",
-    "rtsp_sub_path", "recorder", "channel", "location", "public", "tags", "notes",
+    "site",
+    "name",
+    "make",
+    "model",
+    "serial",
+    "mac",
+    "ip",
+    "firmware",
+    "status",
+    "install_date",
+    "warranty_start",
+    "warranty_end",
+    "asset_number",
+    "supplier",
+    "purchase_date",
+    "rtsp_main_path",
+    "rtsp_sub_path",
+    "recorder",
+    "channel",
+    "location",
+    "public",
+    "tags",
+    "notes",
 ];
 
 const REQUIRED_COLUMNS: &[&str] = &["site", "name", "make"];
@@ -50,18 +70,34 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
     let mut out = ParsedCsv::default();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        out.errors.push(FieldError::new("file", ErrorCode::InvalidUtf8).at_line(line));
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u32
+            + 1;
+        out.errors
+            .push(FieldError::new("file", ErrorCode::InvalidUtf8).at_line(line));
         return out;
     }
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.iter().filter(|&&b| b == b';').count() > first_line.iter().filter(|&&b| b == b',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let delimiter = if first_line.iter().filter(|&&b| b == b';').count()
+        > first_line.iter().filter(|&&b| b == b',').count()
+    {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
 
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect(),
         Err(_) => {
-            out.errors.push(FieldError::new("file", ErrorCode::BadRequest).at_line(1));
+            out.errors
+                .push(FieldError::new("file", ErrorCode::BadRequest).at_line(1));
             return out;
         }
     };
@@ -72,12 +108,15 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
                 index.insert(c, i);
             }
             None if h.is_empty() => {}
-            None => out.errors.push(FieldError::new(h.clone(), ErrorCode::UnknownColumn).at_line(1)),
+            None => out
+                .errors
+                .push(FieldError::new(h.clone(), ErrorCode::UnknownColumn).at_line(1)),
         }
     }
     for c in REQUIRED_COLUMNS {
         if !index.contains_key(c) {
-            out.errors.push(FieldError::new(*c, ErrorCode::MissingColumn).at_line(1));
+            out.errors
+                .push(FieldError::new(*c, ErrorCode::MissingColumn).at_line(1));
         }
     }
     if !out.errors.is_empty() {
@@ -96,7 +135,8 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
             Err(e) => {
                 let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
                 out.total_rows += 1;
-                out.errors.push(FieldError::new("file", ErrorCode::BadRequest).at_line(line));
+                out.errors
+                    .push(FieldError::new("file", ErrorCode::BadRequest).at_line(line));
                 continue;
             }
         };
@@ -106,10 +146,17 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
         }
         out.total_rows += 1;
         if out.total_rows as usize > MAX_ROWS {
-            out.errors.push(FieldError::new("file", ErrorCode::TooLong).at_line(line));
+            out.errors
+                .push(FieldError::new("file", ErrorCode::TooLong).at_line(line));
             break;
         }
-        let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("").to_owned();
+        let get = |col: &str| {
+            index
+                .get(col)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .to_owned()
+        };
         let opt = |col: &str| Some(get(col)).filter(|s| !s.is_empty());
         let mut errors = Vec::new();
 
@@ -165,14 +212,27 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
             rtsp_sub_path: opt("rtsp_sub_path"),
             recorder_channel,
             public,
-            tags: get("tags").split(['|', ',']).map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+            tags: get("tags")
+                .split(['|', ','])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
             ..Default::default()
         };
         // The recorder is named, not referenced by id, in a CSV, so the
         // camera is checked without its channel and the channel on its own.
         let raw = camera.clone();
-        let camera = match (Camera { recorder_channel: None, ..camera }).normalize() {
-            Ok(c) => Some(Camera { recorder_channel, ..c }),
+        let camera = match (Camera {
+            recorder_channel: None,
+            ..camera
+        })
+        .normalize()
+        {
+            Ok(c) => Some(Camera {
+                recorder_channel,
+                ..c
+            }),
             Err(fields) => {
                 errors.extend(fields.into_iter().map(|f| f.at_line(line)));
                 None
@@ -188,23 +248,57 @@ pub fn parse_cameras(bytes: &[u8]) -> ParsedCsv {
         // errors, so that one dry run shows everything to fix.
         let a = &raw.asset;
         if let Some(serial) = a.serial.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            check_dup(&mut seen_serial, crate::validate::serial_key(&a.make, serial), line, "serial", ErrorCode::DuplicateSerial, &mut errors);
+            check_dup(
+                &mut seen_serial,
+                crate::validate::serial_key(&a.make, serial),
+                line,
+                "serial",
+                ErrorCode::DuplicateSerial,
+                &mut errors,
+            );
         }
         if let Some(ip) = a.ip.as_deref().and_then(|v| crate::validate::ip(v).ok()) {
-            check_dup(&mut seen_ip, ip, line, "ip", ErrorCode::DuplicateIp, &mut errors);
+            check_dup(
+                &mut seen_ip,
+                ip,
+                line,
+                "ip",
+                ErrorCode::DuplicateIp,
+                &mut errors,
+            );
         }
         if let Some(mac) = a.mac.as_deref().and_then(|v| crate::validate::mac(v).ok()) {
-            check_dup(&mut seen_mac, mac, line, "mac", ErrorCode::DuplicateMac, &mut errors);
+            check_dup(
+                &mut seen_mac,
+                mac,
+                line,
+                "mac",
+                ErrorCode::DuplicateMac,
+                &mut errors,
+            );
         }
         match camera {
-            Some(camera) if errors.is_empty() => out.rows.push(CameraRow { line, site, recorder, location: opt("location"), camera }),
+            Some(camera) if errors.is_empty() => out.rows.push(CameraRow {
+                line,
+                site,
+                recorder,
+                location: opt("location"),
+                camera,
+            }),
             _ => out.errors.extend(errors),
         }
     }
     out
 }
 
-fn check_dup(seen: &mut HashMap<String, u32>, key: String, line: u32, field: &str, code: ErrorCode, errors: &mut Vec<FieldError>) {
+fn check_dup(
+    seen: &mut HashMap<String, u32>,
+    key: String,
+    line: u32,
+    field: &str,
+    code: ErrorCode,
+    errors: &mut Vec<FieldError>,
+) {
     if seen.contains_key(&key) {
         errors.push(FieldError::new(field, code).at_line(line));
     } else {
@@ -213,7 +307,12 @@ fn check_dup(seen: &mut HashMap<String, u32>, key: String, line: u32, field: &st
 }
 
 /// One camera as a CSV record in [`CAMERA_COLUMNS`] order.
-pub fn camera_record(c: &Camera, site: &str, recorder: Option<&str>, location: Option<&str>) -> Vec<String> {
+pub fn camera_record(
+    c: &Camera,
+    site: &str,
+    recorder: Option<&str>,
+    location: Option<&str>,
+) -> Vec<String> {
     let a = &c.asset;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
@@ -235,7 +334,9 @@ pub fn camera_record(c: &Camera, site: &str, recorder: Option<&str>, location: O
         s(&c.rtsp_main_path),
         s(&c.rtsp_sub_path),
         recorder.unwrap_or_default().to_owned(),
-        c.recorder_channel.map(|n| n.to_string()).unwrap_or_default(),
+        c.recorder_channel
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         location.unwrap_or_default().to_owned(),
         if c.public { "true" } else { "false" }.to_owned(),
         c.tags.join("|"),
@@ -248,7 +349,11 @@ mod tests {
     use super::*;
 
     fn errors(csv: &str) -> Vec<(Option<u32>, String, ErrorCode)> {
-        parse_cameras(csv.as_bytes()).errors.into_iter().map(|e| (e.line, e.field, e.code)).collect()
+        parse_cameras(csv.as_bytes())
+            .errors
+            .into_iter()
+            .map(|e| (e.line, e.field, e.code))
+            .collect()
     }
 
     #[test]
@@ -281,7 +386,11 @@ mod tests {
                 (Some(3), "ip".into(), ErrorCode::InvalidIp),
                 (Some(4), "name".into(), ErrorCode::Required),
                 (Some(5), "channel".into(), ErrorCode::InvalidNumber),
-                (Some(5), "warranty_end".into(), ErrorCode::WarrantyEndBeforeStart),
+                (
+                    Some(5),
+                    "warranty_end".into(),
+                    ErrorCode::WarrantyEndBeforeStart
+                ),
                 (Some(5), "serial".into(), ErrorCode::DuplicateSerial),
                 (Some(5), "ip".into(), ErrorCode::DuplicateIp),
             ]
@@ -291,14 +400,20 @@ mod tests {
     #[test]
     fn quoted_newlines_keep_line_numbers_right() {
         let csv = "site,name,make,notes\nA,C1,Axis,\"two\nlines\"\nA,,Axis,\n";
-        assert_eq!(errors(csv), vec![(Some(4), "name".into(), ErrorCode::Required)]);
+        assert_eq!(
+            errors(csv),
+            vec![(Some(4), "name".into(), ErrorCode::Required)]
+        );
     }
 
     #[test]
     fn header_problems() {
         assert_eq!(
             errors("name,make,colour\n"),
-            vec![(Some(1), "colour".into(), ErrorCode::UnknownColumn), (Some(1), "site".into(), ErrorCode::MissingColumn)]
+            vec![
+                (Some(1), "colour".into(), ErrorCode::UnknownColumn),
+                (Some(1), "site".into(), ErrorCode::MissingColumn)
+            ]
         );
     }
 
@@ -308,7 +423,10 @@ mod tests {
         bytes.extend_from_slice(&[0xff, 0xfe]);
         bytes.extend_from_slice(b",Axis\n");
         let p = parse_cameras(&bytes);
-        assert_eq!(p.errors, vec![FieldError::new("file", ErrorCode::InvalidUtf8).at_line(3)]);
+        assert_eq!(
+            p.errors,
+            vec![FieldError::new("file", ErrorCode::InvalidUtf8).at_line(3)]
+        );
         assert!(p.rows.is_empty());
     }
 

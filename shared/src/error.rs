@@ -150,7 +150,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: ErrorCode) -> Self {
-        FieldError { field: field.into(), code, line: None }
+        FieldError {
+            field: field.into(),
+            code,
+            line: None,
+        }
     }
 
     pub fn at_line(mut self, line: u32) -> Self {
@@ -171,7 +175,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, lang: Lang) -> Self {
-        ApiError { code, message: code.message(lang).to_owned(), fields: Vec::new() }
+        ApiError {
+            code,
+            message: code.message(lang).to_owned(),
+            fields: Vec::new(),
+        }
     }
 }
 
@@ -184,19 +192,51 @@ mod tests {
         // The hand-written names must equal what serde puts on the wire.
         use ErrorCode::*;
         for code in [
-            Unauthenticated, Forbidden, NotFound, CsrfFailed, InvalidCredentials, AccountLocked,
-            TooManyRequests, BodyTooLarge, BadRequest, InvalidJson, InvalidUtf8, Validation,
-            Conflict, Internal, Required, TooLong, InvalidIp, InvalidMac, InvalidDate,
-            InvalidNumber, InvalidStatus, InvalidRole, WarrantyEndBeforeStart, ChannelOutOfRange,
-            DuplicateSerial, DuplicateIp, DuplicateMac, DuplicateName, UnknownSite,
-            UnknownRecorder, UnknownLocation, UnknownColumn, MissingColumn, WeakPassword,
+            Unauthenticated,
+            Forbidden,
+            NotFound,
+            CsrfFailed,
+            InvalidCredentials,
+            AccountLocked,
+            TooManyRequests,
+            BodyTooLarge,
+            BadRequest,
+            InvalidJson,
+            InvalidUtf8,
+            Validation,
+            Conflict,
+            Internal,
+            Required,
+            TooLong,
+            InvalidIp,
+            InvalidMac,
+            InvalidDate,
+            InvalidNumber,
+            InvalidStatus,
+            InvalidRole,
+            WarrantyEndBeforeStart,
+            ChannelOutOfRange,
+            DuplicateSerial,
+            DuplicateIp,
+            DuplicateMac,
+            DuplicateName,
+            UnknownSite,
+            UnknownRecorder,
+            UnknownLocation,
+            UnknownColumn,
+            MissingColumn,
+            WeakPassword,
             NotInScope,
         ] {
             let wire = serde_json::to_value(code).unwrap();
             assert_eq!(wire.as_str().unwrap(), code.as_str());
             assert!(!code.message(Lang::Tr).is_empty());
             assert!(!code.message(Lang::En).is_empty());
-            assert_ne!(code.message(Lang::Tr), code.message(Lang::En), "{code} untranslated");
+            assert_ne!(
+                code.message(Lang::Tr),
+                code.message(Lang::En),
+                "{code} untranslated"
+            );
         }
     }
 }

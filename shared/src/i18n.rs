@@ -15,7 +15,12 @@ impl Lang {
     /// preference: English only when it is asked for before Turkish.
     pub fn from_header(value: &str) -> Lang {
         for part in value.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("tr") {
                 return Lang::Tr;
             }

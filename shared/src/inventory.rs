@@ -25,7 +25,12 @@ pub enum DeviceStatus {
 }
 
 impl DeviceStatus {
-    pub const ALL: [DeviceStatus; 4] = [DeviceStatus::Planned, DeviceStatus::Installed, DeviceStatus::Faulty, DeviceStatus::Retired];
+    pub const ALL: [DeviceStatus; 4] = [
+        DeviceStatus::Planned,
+        DeviceStatus::Installed,
+        DeviceStatus::Faulty,
+        DeviceStatus::Retired,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -197,11 +202,16 @@ impl Errors {
     }
 
     fn opt_text(&mut self, field: &str, v: &Option<String>, max: usize) -> Option<String> {
-        self.take(field, validate::optional_text(v.as_deref().unwrap_or(""), max)).flatten()
+        self.take(
+            field,
+            validate::optional_text(v.as_deref().unwrap_or(""), max),
+        )
+        .flatten()
     }
 
     fn opt_date(&mut self, field: &str, v: &Option<String>) -> Option<String> {
-        self.take(field, validate::optional_date(v.as_deref().unwrap_or(""))).flatten()
+        self.take(field, validate::optional_date(v.as_deref().unwrap_or("")))
+            .flatten()
     }
 
     fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
@@ -215,7 +225,9 @@ impl Errors {
 
 impl AssetFields {
     fn normalize_into(&self, e: &mut Errors) -> AssetFields {
-        let make = e.take("make", validate::required_text(&self.make, MAX_TEXT)).unwrap_or_default();
+        let make = e
+            .take("make", validate::required_text(&self.make, MAX_TEXT))
+            .unwrap_or_default();
         let mac = match self.mac.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(m) => e.take("mac", validate::mac(m)),
@@ -229,7 +241,10 @@ impl AssetFields {
         if let (Some(s), Some(end)) = (&warranty_start, &warranty_end) {
             // ISO dates compare correctly as text.
             if end < s {
-                e.0.push(FieldError::new("warranty_end", ErrorCode::WarrantyEndBeforeStart));
+                e.0.push(FieldError::new(
+                    "warranty_end",
+                    ErrorCode::WarrantyEndBeforeStart,
+                ));
             }
         }
         AssetFields {
@@ -287,15 +302,24 @@ pub struct Camera {
 impl Camera {
     pub fn normalize(&self) -> Result<Camera, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let asset = self.asset.normalize_into(&mut e);
-        let rtsp_main_path = e.take("rtsp_main_path", rtsp_path(self.rtsp_main_path.as_deref())).flatten();
-        let rtsp_sub_path = e.take("rtsp_sub_path", rtsp_path(self.rtsp_sub_path.as_deref())).flatten();
+        let rtsp_main_path = e
+            .take("rtsp_main_path", rtsp_path(self.rtsp_main_path.as_deref()))
+            .flatten();
+        let rtsp_sub_path = e
+            .take("rtsp_sub_path", rtsp_path(self.rtsp_sub_path.as_deref()))
+            .flatten();
         if self.recorder_channel.is_some() && self.recorder_id.is_none() {
             e.0.push(FieldError::new("recorder_id", ErrorCode::Required));
         }
         if self.recorder_channel == Some(0) {
-            e.0.push(FieldError::new("recorder_channel", ErrorCode::ChannelOutOfRange));
+            e.0.push(FieldError::new(
+                "recorder_channel",
+                ErrorCode::ChannelOutOfRange,
+            ));
         }
         let mut tags = Vec::new();
         for t in &self.tags {
@@ -330,7 +354,10 @@ fn rtsp_path(value: Option<&str>) -> Result<Option<String>, ErrorCode> {
     let Some(v) = validate::optional_text(value.unwrap_or(""), MAX_TEXT)? else {
         return Ok(None);
     };
-    let path = match v.strip_prefix("rtsp://").or_else(|| v.strip_prefix("rtsps://")) {
+    let path = match v
+        .strip_prefix("rtsp://")
+        .or_else(|| v.strip_prefix("rtsps://"))
+    {
         Some(rest) => match rest.find('/') {
             Some(i) => rest[i..].to_owned(),
             None => "/".to_owned(),
@@ -370,7 +397,9 @@ pub struct Recorder {
 impl Recorder {
     pub fn normalize(&self) -> Result<Recorder, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let asset = self.asset.normalize_into(&mut e);
         if !(1..=512).contains(&self.channels) {
             e.0.push(FieldError::new("channels", ErrorCode::InvalidNumber));
@@ -383,7 +412,11 @@ impl Recorder {
         if matches!(self.retention_days, Some(d) if d == 0 || d > 3650) {
             e.0.push(FieldError::new("retention_days", ErrorCode::InvalidNumber));
         }
-        e.finish(Recorder { name, asset, ..self.clone() })
+        e.finish(Recorder {
+            name,
+            asset,
+            ..self.clone()
+        })
     }
 }
 
@@ -412,7 +445,9 @@ pub struct Switch {
 impl Switch {
     pub fn normalize(&self) -> Result<Switch, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let asset = self.asset.normalize_into(&mut e);
         if !(1..=512).contains(&self.ports) {
             e.0.push(FieldError::new("ports", ErrorCode::InvalidNumber));
@@ -423,51 +458,82 @@ impl Switch {
             }
         }
         let uplink = e.opt_text("uplink", &self.uplink, MAX_TEXT);
-        e.finish(Switch { name, asset, uplink, ..self.clone() })
+        e.finish(Switch {
+            name,
+            asset,
+            uplink,
+            ..self.clone()
+        })
     }
 }
 
 impl Site {
     pub fn normalize(&self) -> Result<Site, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let code = e.opt_text("code", &self.code, 50);
         let address = e.opt_text("address", &self.address, MAX_TEXT);
         let notes = e.opt_text("notes", &self.notes, MAX_NOTES);
-        e.finish(Site { id: self.id, name, code, address, notes })
+        e.finish(Site {
+            id: self.id,
+            name,
+            code,
+            address,
+            notes,
+        })
     }
 }
 
 impl Building {
     pub fn normalize(&self) -> Result<Building, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let notes = e.opt_text("notes", &self.notes, MAX_NOTES);
-        e.finish(Building { name, notes, ..self.clone() })
+        e.finish(Building {
+            name,
+            notes,
+            ..self.clone()
+        })
     }
 }
 
 impl Location {
     pub fn normalize(&self) -> Result<Location, Vec<FieldError>> {
         let mut e = Errors::default();
-        let name = e.take("name", validate::required_text(&self.name, MAX_TEXT)).unwrap_or_default();
+        let name = e
+            .take("name", validate::required_text(&self.name, MAX_TEXT))
+            .unwrap_or_default();
         let floor = e.opt_text("floor", &self.floor, 20);
         let notes = e.opt_text("notes", &self.notes, MAX_NOTES);
-        e.finish(Location { name, floor, notes, ..self.clone() })
+        e.finish(Location {
+            name,
+            floor,
+            notes,
+            ..self.clone()
+        })
     }
 }
 
 /// A camera's channel must exist on its recorder.
 pub fn check_channel(channel: Option<u32>, recorder_channels: u32) -> Result<(), FieldError> {
     match channel {
-        Some(c) if c == 0 || c > recorder_channels => Err(FieldError::new("recorder_channel", ErrorCode::ChannelOutOfRange)),
+        Some(c) if c == 0 || c > recorder_channels => Err(FieldError::new(
+            "recorder_channel",
+            ErrorCode::ChannelOutOfRange,
+        )),
         _ => Ok(()),
     }
 }
 
 /// Days from `today` to a warranty end date; negative once it has passed.
 pub fn warranty_days_left(warranty_end: &str, today: validate::Date) -> Option<i64> {
-    validate::Date::parse(warranty_end).ok().map(|end| end.to_days() - today.to_days())
+    validate::Date::parse(warranty_end)
+        .ok()
+        .map(|end| end.to_days() - today.to_days())
 }
 
 #[cfg(test)]
@@ -477,13 +543,20 @@ mod tests {
     fn camera() -> Camera {
         Camera {
             name: " Giriş Kapısı ".into(),
-            asset: AssetFields { make: "Hikvision".into(), ..Default::default() },
+            asset: AssetFields {
+                make: "Hikvision".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
 
     fn codes(r: Result<Camera, Vec<FieldError>>) -> Vec<(String, ErrorCode)> {
-        r.err().unwrap_or_default().into_iter().map(|f| (f.field, f.code)).collect()
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| (f.field, f.code))
+            .collect()
     }
 
     #[test]
@@ -540,16 +613,46 @@ mod tests {
     fn channel_must_fit_recorder() {
         assert!(check_channel(Some(16), 16).is_ok());
         assert!(check_channel(None, 4).is_ok());
-        assert_eq!(check_channel(Some(17), 16).unwrap_err().code, ErrorCode::ChannelOutOfRange);
-        assert_eq!(check_channel(Some(0), 16).unwrap_err().code, ErrorCode::ChannelOutOfRange);
+        assert_eq!(
+            check_channel(Some(17), 16).unwrap_err().code,
+            ErrorCode::ChannelOutOfRange
+        );
+        assert_eq!(
+            check_channel(Some(0), 16).unwrap_err().code,
+            ErrorCode::ChannelOutOfRange
+        );
     }
 
     #[test]
     fn recorder_and_switch_numbers() {
-        let r = Recorder { name: "NVR".into(), asset: AssetFields { make: "Dahua".into(), ..Default::default() }, channels: 0, retention_days: Some(0), storage_tb: Some(f64::NAN), ..Default::default() };
-        let fields: Vec<_> = r.normalize().unwrap_err().into_iter().map(|f| f.field).collect();
+        let r = Recorder {
+            name: "NVR".into(),
+            asset: AssetFields {
+                make: "Dahua".into(),
+                ..Default::default()
+            },
+            channels: 0,
+            retention_days: Some(0),
+            storage_tb: Some(f64::NAN),
+            ..Default::default()
+        };
+        let fields: Vec<_> = r
+            .normalize()
+            .unwrap_err()
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
         assert_eq!(fields, ["channels", "storage_tb", "retention_days"]);
-        let s = Switch { name: "SW1".into(), asset: AssetFields { make: "Cisco".into(), ..Default::default() }, ports: 24, poe_budget_w: Some(370.0), ..Default::default() };
+        let s = Switch {
+            name: "SW1".into(),
+            asset: AssetFields {
+                make: "Cisco".into(),
+                ..Default::default()
+            },
+            ports: 24,
+            poe_budget_w: Some(370.0),
+            ..Default::default()
+        };
         assert!(s.normalize().is_ok());
     }
 

@@ -17,7 +17,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Supervisor, Role::Technician, Role::Operator, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Supervisor,
+        Role::Technician,
+        Role::Operator,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,7 +64,9 @@ impl Role {
             InventoryRead | AuditReadOwnDevice => true,
             // Technicians register devices in the field; operators keep the
             // inventory in the office.
-            InventoryWrite | InventoryImport => matches!(self, Admin | Supervisor | Technician | Operator),
+            InventoryWrite | InventoryImport => {
+                matches!(self, Admin | Supervisor | Technician | Operator)
+            }
             InventoryDelete => matches!(self, Admin | Supervisor),
             SitesWrite => matches!(self, Admin | Supervisor),
             // Storing a new password is allowed to those who install cameras;
@@ -95,7 +103,10 @@ mod tests {
 
     #[test]
     fn only_admin_and_supervisor_reveal_credentials() {
-        let can: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(Permission::CredentialsReveal)).collect();
+        let can: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(Permission::CredentialsReveal))
+            .collect();
         assert_eq!(can, vec![Role::Admin, Role::Supervisor]);
     }
 
@@ -109,7 +120,17 @@ mod tests {
     #[test]
     fn viewer_is_read_only() {
         use Permission::*;
-        for p in [InventoryWrite, InventoryDelete, InventoryImport, SitesWrite, CredentialsWrite, CredentialsReveal, WarrantyAcknowledge, UsersManage, AuditRead] {
+        for p in [
+            InventoryWrite,
+            InventoryDelete,
+            InventoryImport,
+            SitesWrite,
+            CredentialsWrite,
+            CredentialsReveal,
+            WarrantyAcknowledge,
+            UsersManage,
+            AuditRead,
+        ] {
             assert!(!Role::Viewer.allows(p), "{p:?}");
         }
         assert!(Role::Viewer.allows(InventoryRead));

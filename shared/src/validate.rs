@@ -39,13 +39,21 @@ pub fn optional_text(value: &str, max: usize) -> Result<Option<String>, ErrorCod
 
 /// Parses an IPv4 or IPv6 address into its canonical text form.
 pub fn ip(value: &str) -> Result<String, ErrorCode> {
-    value.trim().parse::<IpAddr>().map(|ip| ip.to_string()).map_err(|_| ErrorCode::InvalidIp)
+    value
+        .trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| ErrorCode::InvalidIp)
 }
 
 /// Parses a MAC address written with `:`, `-`, `.` or no separators into
 /// lowercase `aa:bb:cc:dd:ee:ff`.
 pub fn mac(value: &str) -> Result<String, ErrorCode> {
-    let hex: String = value.trim().chars().filter(|c| !matches!(c, ':' | '-' | '.')).collect();
+    let hex: String = value
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.'))
+        .collect();
     if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ErrorCode::InvalidMac);
     }
@@ -64,7 +72,11 @@ pub fn mac(value: &str) -> Result<String, ErrorCode> {
 /// The key under which serial numbers are compared: vendors print the same
 /// serial in different cases and with stray spaces.
 pub fn serial_key(make: &str, serial: &str) -> String {
-    format!("{}\u{1f}{}", make.trim().to_lowercase(), serial.trim().to_uppercase())
+    format!(
+        "{}\u{1f}{}",
+        make.trim().to_lowercase(),
+        serial.trim().to_uppercase()
+    )
 }
 
 /// A calendar date `YYYY-MM-DD` (proleptic Gregorian). Stored and sent as
@@ -87,7 +99,11 @@ impl Date {
         let year = num(&v[0..4])? as i32;
         let month = num(&v[5..7])? as u8;
         let day = num(&v[8..10])? as u8;
-        if !(1900..=2200).contains(&year) || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        if !(1900..=2200).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+        {
             return Err(ErrorCode::InvalidDate);
         }
         Ok(Date { year, month, day })
@@ -115,7 +131,11 @@ impl Date {
         let mp = (5 * doy + 2) / 153;
         let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        Date { year: (y + i64::from(m <= 2)) as i32, month: m, day: d }
+        Date {
+            year: (y + i64::from(m <= 2)) as i32,
+            month: m,
+            day: d,
+        }
     }
 
     /// The date of a Unix timestamp in milliseconds, in UTC.
@@ -201,7 +221,10 @@ mod tests {
         for days in (-40_000..80_000).step_by(37) {
             assert_eq!(Date::from_days(days).to_days(), days);
         }
-        assert_eq!(Date::from_unix_ms(1_700_000_000_000).to_string(), "2023-11-14");
+        assert_eq!(
+            Date::from_unix_ms(1_700_000_000_000).to_string(),
+            "2023-11-14"
+        );
     }
 
     #[test]
@@ -216,7 +239,41 @@ mod tests {
 
     #[test]
     fn serial_keys_ignore_case_and_space() {
-        assert_eq!(serial_key("Hikvision ", " ab12"), serial_key("hikvision", "AB12"));
+        assert_eq!(
+            serial_key("Hikvision ", " ab12"),
+            serial_key("hikvision", "AB12")
+        );
         assert_ne!(serial_key("Dahua", "AB12"), serial_key("Hikvision", "AB12"));
+    }
+}
+
+/// Folds text for search: lowercase, and Turkish letters to their plain
+/// Latin twins, so that "guvenlik" finds "Güvenlik Kulübesi" on a tablet
+/// keyboard without Turkish keys, and "ISIK" finds "Işık".
+pub fn search_fold(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            'İ' | 'I' | 'ı' | 'i' => Some('i'),
+            'Ş' | 'ş' => Some('s'),
+            'Ğ' | 'ğ' => Some('g'),
+            'Ü' | 'ü' => Some('u'),
+            'Ö' | 'ö' => Some('o'),
+            'Ç' | 'ç' => Some('c'),
+            '\u{307}' => None, // combining dot above, from decomposed "İ"
+            c => Some(c),
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::search_fold;
+
+    #[test]
+    fn turkish_letters_fold_to_latin() {
+        assert_eq!(search_fold("Güvenlik Kulübesi"), "guvenlik kulubesi");
+        assert_eq!(search_fold("IŞIK İSTASYON"), "isik istasyon");
+        assert_eq!(search_fold("ÇÖĞ-12:AB"), "cog-12:ab");
     }
 }

@@ -1,0 +1,143 @@
+//! The `gozcu` command line. Each subcommand is a thin shell around library
+//! code so that tests exercise the same paths.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::App;
+use crate::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gozcu",
+    version,
+    about = "Gözcü — security camera fleet management"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and the PWA (settings from gozcu.toml and GOZCU_* variables).
+    Serve,
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits non-zero at the first broken link.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gozcu: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter =
+        EnvFilter::try_from_env("GOZCU_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gozcu: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve(settings).await,
+            Command::Audit {
+                command: AuditCommand::Verify,
+            } => audit_verify(settings).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gozcu: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let listen = settings.listen;
+    let app = App::open_default(settings).await?;
+    if let Some(first) = app.ensure_admin().await? {
+        match first.password {
+            Some(pw) => println!("\nGözcü: created the first account.\n  username: admin\n  password: {pw}\nThis password is shown only once: log in and change it under Users.\n"),
+            None => println!("\nGözcü: created the first account `admin` with the password from GOZCU_ADMIN_PASSWORD.\n"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    if app.settings.web_dir.is_none() {
+        tracing::warn!("GOZCU_WEB_DIR is not set: serving the API only (use `cargo xtask run` to build and serve the app)");
+    }
+    println!("Gözcü is listening on http://{addr}  (Ctrl-C to stop)");
+    crate::http::serve(listener, app, shutdown_signal()).await?;
+    println!("Gözcü stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM so in-flight requests can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = App::open_default(settings).await?;
+    match crate::audit::verify(&app.db).await? {
+        Ok(n) => {
+            println!("audit log intact: {n} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(gozcu_shared::audit::ChainBreak::HashMismatch { seq }) => {
+            println!("audit log BROKEN at entry {seq}: its contents or its link to entry {} were changed", seq - 1);
+            Ok(ExitCode::from(1))
+        }
+        Err(gozcu_shared::audit::ChainBreak::Gap { seq, expected }) => {
+            println!("audit log BROKEN: entry {expected} is missing (next entry found is {seq})");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

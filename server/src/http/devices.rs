@@ -1,0 +1,379 @@
+//! `/api/v1/cameras`, `/api/v1/recorders`, `/api/v1/switches`: one generic
+//! implementation of list, read, create, update, delete, history and
+//! credentials for every kind of device.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post, put};
+use gozcu_shared::api::{AuditEntry, DeviceCredentials, ListQuery, Page};
+use gozcu_shared::inventory::{check_channel, Recorder};
+use gozcu_shared::{ErrorCode, FieldError, Permission};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::extract::{Json, Query};
+use super::{Access, AppError, AppResult, Ctx, Route};
+use crate::app::App;
+use crate::audit::{self, Event};
+use crate::inventory::devices::{self as repo, Common};
+use crate::inventory::Device;
+
+pub fn routes<D: Device>() -> Vec<Route> {
+    use Permission::*;
+    let p = D::PATHS;
+    let tag = D::TABLE;
+    let mut r = vec![
+        Route {
+            method: Method::GET,
+            path: p.base,
+            access: Access::Permission(InventoryRead),
+            tag,
+            summary: "List with search (q), site/status filters, sorting and paging",
+            request: None,
+            response: Some("Page"),
+            handler: get(list::<D>),
+        },
+        Route {
+            method: Method::POST,
+            path: p.base,
+            access: Access::Permission(InventoryWrite),
+            tag,
+            summary: "Create",
+            request: Some(D::SCHEMA),
+            response: Some(D::SCHEMA),
+            handler: post(create::<D>),
+        },
+        Route {
+            method: Method::GET,
+            path: p.item,
+            access: Access::Permission(InventoryRead),
+            tag,
+            summary: "Read one",
+            request: None,
+            response: Some(D::SCHEMA),
+            handler: get(read::<D>),
+        },
+        Route {
+            method: Method::PUT,
+            path: p.item,
+            access: Access::Permission(InventoryWrite),
+            tag,
+            summary: "Replace",
+            request: Some(D::SCHEMA),
+            response: Some(D::SCHEMA),
+            handler: put(update::<D>),
+        },
+        Route {
+            method: Method::DELETE,
+            path: p.item,
+            access: Access::Permission(InventoryDelete),
+            tag,
+            summary: "Delete",
+            request: None,
+            response: None,
+            handler: delete(remove::<D>),
+        },
+        Route {
+            method: Method::GET,
+            path: p.history,
+            access: Access::Permission(AuditReadOwnDevice),
+            tag,
+            summary: "Change history, oldest first",
+            request: None,
+            response: Some("[AuditEntry]"),
+            handler: get(history::<D>),
+        },
+    ];
+    if D::HAS_CREDENTIALS {
+        r.push(Route {
+            method: Method::PUT,
+            path: p.credentials,
+            access: Access::Permission(CredentialsWrite),
+            tag,
+            summary: "Store the device login (encrypted at rest)",
+            request: Some("DeviceCredentials"),
+            response: None,
+            handler: put(set_credentials::<D>),
+        });
+        r.push(Route {
+            method: Method::POST,
+            path: p.reveal,
+            access: Access::Permission(CredentialsReveal),
+            tag,
+            summary: "Reveal the device login (audited)",
+            request: None,
+            response: Some("DeviceCredentials"),
+            handler: post(reveal::<D>),
+        });
+    }
+    r
+}
+
+async fn list<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Page<D>>> {
+    Ok(Json(repo::list::<D>(&app.db, ctx.scope(), &q).await?))
+}
+
+/// Loads a device the caller may see; others are "not found" for them.
+async fn load<D: Device>(app: &App, ctx: &Ctx, id: &Uuid) -> AppResult<D> {
+    let d = repo::get::<D>(&app.db, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if !ctx.in_scope(&d.common().site_id) {
+        return Err(AppError::not_found());
+    }
+    Ok(d)
+}
+
+async fn read<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<D>> {
+    Ok(Json(load::<D>(&app, &ctx, &id).await?))
+}
+
+/// The rules that need other rows: the site exists and is in scope, the
+/// location is in that site, the recorder exists and has the channel, and
+/// no other device holds the same IP, MAC or serial.
+pub async fn check_references<D: Device>(app: &App, ctx: &Ctx, d: &D) -> AppResult<()> {
+    let c = d.common();
+    ctx.require_site(&c.site_id)?;
+    let mut errors = Vec::new();
+    let site: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
+        .bind(c.site_id.to_string())
+        .fetch_optional(&app.db.pool)
+        .await?;
+    if site.is_none() {
+        errors.push(FieldError::new("site_id", ErrorCode::UnknownSite));
+    }
+    if let Some(loc) = c.location_id {
+        if super::sites::location_site(app, &loc).await? != Some(c.site_id) {
+            errors.push(FieldError::new("location_id", ErrorCode::UnknownLocation));
+        }
+    }
+    if let Some((recorder_id, channel)) = d.recorder_ref() {
+        match repo::get::<Recorder>(&app.db, &recorder_id).await? {
+            Some(r) if ctx.in_scope(&r.site_id) => {
+                if let Err(e) = check_channel(channel, r.channels) {
+                    errors.push(e);
+                }
+            }
+            _ => errors.push(FieldError::new("recorder_id", ErrorCode::UnknownRecorder)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let conflicts =
+        repo::identity_conflicts(&app.db, &repo::identity_keys(&c.asset), &c.id).await?;
+    if !conflicts.is_empty() {
+        return Err(AppError::conflict(conflicts));
+    }
+    Ok(())
+}
+
+/// A lost race on an identity key reads as the same 409 as a found duplicate.
+fn identity_race(e: sqlx::Error) -> AppError {
+    match crate::db::unique_violation(&e) {
+        Some(_) => AppError::conflict(vec![FieldError::new("ip", ErrorCode::Conflict)]),
+        None => e.into(),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
+}
+
+async fn create<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Json(input): Json<D>,
+) -> AppResult<(StatusCode, Json<D>)> {
+    let now = app.now_ms();
+    let d = input.normalize().map_err(AppError::validation)?;
+    let d = d.clone().with_common(Common {
+        id: Uuid::now_v7(),
+        has_credentials: false,
+        updated_at: now,
+        ..d.common()
+    });
+    check_references(&app, &ctx, &d).await?;
+    let c = d.common();
+    let mut tx = app.db.begin_write().await?;
+    repo::insert(&mut tx, &d, now).await?;
+    repo::claim_identities(&mut tx, D::KIND, &c.id, &repo::identity_keys(&c.asset))
+        .await
+        .map_err(identity_race)?;
+    audit::append(
+        &mut tx,
+        app.db.backend,
+        now,
+        &ctx.actor(),
+        Event {
+            action: "create",
+            entity_type: D::KIND.as_str(),
+            entity_id: Some(c.id.to_string()),
+            before: None,
+            after: Some(to_json(&d)?),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+async fn update<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    Json(input): Json<D>,
+) -> AppResult<Json<D>> {
+    let before = load::<D>(&app, &ctx, &id).await?;
+    let now = app.now_ms();
+    let d = input.normalize().map_err(AppError::validation)?;
+    let d = d.clone().with_common(Common {
+        id,
+        has_credentials: before.common().has_credentials,
+        updated_at: now,
+        ..d.common()
+    });
+    check_references(&app, &ctx, &d).await?;
+    let c = d.common();
+    let mut tx = app.db.begin_write().await?;
+    repo::update(&mut tx, &d, now).await?;
+    repo::claim_identities(&mut tx, D::KIND, &id, &repo::identity_keys(&c.asset))
+        .await
+        .map_err(identity_race)?;
+    audit::append(
+        &mut tx,
+        app.db.backend,
+        now,
+        &ctx.actor(),
+        Event {
+            action: "update",
+            entity_type: D::KIND.as_str(),
+            entity_id: Some(id.to_string()),
+            before: Some(to_json(&before)?),
+            after: Some(to_json(&d)?),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(d))
+}
+
+async fn remove<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<StatusCode> {
+    let before = load::<D>(&app, &ctx, &id).await?;
+    let now = app.now_ms();
+    let mut tx = app.db.begin_write().await?;
+    repo::delete::<D>(&mut tx, &id).await?;
+    audit::append(
+        &mut tx,
+        app.db.backend,
+        now,
+        &ctx.actor(),
+        Event {
+            action: "delete",
+            entity_type: D::KIND.as_str(),
+            entity_id: Some(id.to_string()),
+            before: Some(to_json(&before)?),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn history<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<AuditEntry>>> {
+    // Scope check first; a deleted device's history stays with the audit log.
+    load::<D>(&app, &ctx, &id).await?;
+    Ok(Json(
+        audit::history(&app.db, D::KIND.as_str(), &id.to_string()).await?,
+    ))
+}
+
+fn seal_context<D: Device>(id: &Uuid) -> String {
+    format!("{}:{id}", D::KIND.as_str())
+}
+
+async fn set_credentials<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    Json(creds): Json<DeviceCredentials>,
+) -> AppResult<StatusCode> {
+    load::<D>(&app, &ctx, &id).await?;
+    let username = gozcu_shared::validate::required_text(&creds.username, 100)
+        .map_err(|c| AppError::validation(vec![FieldError::new("username", c)]))?;
+    if creds.password.is_empty() || creds.password.len() > 200 {
+        return Err(AppError::validation(vec![FieldError::new(
+            "password",
+            if creds.password.is_empty() {
+                ErrorCode::Required
+            } else {
+                ErrorCode::TooLong
+            },
+        )]));
+    }
+    let sealed = app.secrets.seal(&creds.password, &seal_context::<D>(&id));
+    let now = app.now_ms();
+    let mut tx = app.db.begin_write().await?;
+    repo::set_credentials::<D>(&mut tx, &id, &username, &sealed, now).await?;
+    // The audit entry says that the password changed, never what it is.
+    audit::append(
+        &mut tx,
+        app.db.backend,
+        now,
+        &ctx.actor(),
+        Event {
+            action: "set_credentials",
+            entity_type: D::KIND.as_str(),
+            entity_id: Some(id.to_string()),
+            before: None,
+            after: Some(json!({ "username": username, "password": "[changed]" })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reveal<D: Device>(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<DeviceCredentials>> {
+    load::<D>(&app, &ctx, &id).await?;
+    let (username, sealed) = repo::credentials::<D>(&app.db, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let password = app.secrets.open(&sealed, &seal_context::<D>(&id))?;
+    // The reveal is recorded before the secret leaves the server.
+    audit::record(
+        &app.db,
+        app.now_ms(),
+        &ctx.actor(),
+        Event {
+            action: "reveal_credentials",
+            entity_type: D::KIND.as_str(),
+            entity_id: Some(id.to_string()),
+            before: None,
+            after: Some(json!({ "username": username })),
+        },
+    )
+    .await?;
+    Ok(Json(DeviceCredentials { username, password }))
+}
