@@ -1,0 +1,16 @@
+//! API integration tests: the real router over real HTTP on loopback, against
+//! real SQLite and real PostgreSQL. Every test that touches the database runs
+//! on both through [`both!`].
+
+#[macro_use]
+mod support;
+
+mod audit;
+mod auth;
+mod hostile;
+mod inventory;
+mod jobs;
+mod permissions;
+mod scope;
+mod secrets;
+mod warranty;
