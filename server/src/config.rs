@@ -86,7 +86,7 @@ impl Default for Settings {
 impl Settings {
     /// Reads the layers. The config file is optional; a malformed one is an
     /// error that names the file and key.
-    pub fn load() -> Result<Settings, figment::Error> {
+    pub fn load() -> Result<Settings, Box<figment::Error>> {
         let env = Env::prefixed("GOZCU_").ignore(&["CONFIG"]);
         let data_dir: PathBuf = Figment::from(Serialized::defaults(Settings::default()))
             .merge(env.clone())

@@ -299,10 +299,13 @@ fn check_dup(
     code: ErrorCode,
     errors: &mut Vec<FieldError>,
 ) {
-    if seen.contains_key(&key) {
-        errors.push(FieldError::new(field, code).at_line(line));
-    } else {
-        seen.insert(key, line);
+    match seen.entry(key) {
+        std::collections::hash_map::Entry::Occupied(_) => {
+            errors.push(FieldError::new(field, code).at_line(line))
+        }
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(line);
+        }
     }
 }
 

@@ -405,7 +405,7 @@ impl Recorder {
             e.0.push(FieldError::new("channels", ErrorCode::InvalidNumber));
         }
         if let Some(tb) = self.storage_tb {
-            if !(tb.is_finite() && tb >= 0.0 && tb < 10_000.0) {
+            if !(tb.is_finite() && (0.0..10_000.0).contains(&tb)) {
                 e.0.push(FieldError::new("storage_tb", ErrorCode::InvalidNumber));
             }
         }
