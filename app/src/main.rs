@@ -1,1 +1,20 @@
-fn main() {}
+//! The Gözcü PWA: a client-side rendered Leptos app served by the Gözcü
+//! server next to its API.
+//!
+//! Layout:
+//! - [`api`]: the only code that fetches; typed calls per resource.
+//! - [`i18n`]: Turkish and English strings and the language switch.
+//! - [`routes`]: one module per page.
+//! - [`components`]: header, form fields, tables and other shared pieces.
+//! - [`session`]: the root component, the session and the router.
+
+mod api;
+mod components;
+mod i18n;
+mod routes;
+mod session;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(session::App);
+}

@@ -88,6 +88,10 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
             None => println!("\nGözcü: created the first account `admin` with the password from GOZCU_ADMIN_PASSWORD.\n"),
         }
     }
+    // Signal handlers are installed before anything announces that the
+    // server is up, so a supervisor that stops it right away still gets a
+    // clean shutdown instead of the default "killed by signal".
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -96,32 +100,32 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         tracing::warn!("GOZCU_WEB_DIR is not set: serving the API only (use `cargo xtask run` to build and serve the app)");
     }
     println!("Gözcü is listening on http://{addr}  (Ctrl-C to stop)");
-    crate::http::serve(listener, app, shutdown_signal()).await?;
+    crate::http::serve(listener, app, shutdown).await?;
     println!("Gözcü stopped.");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C or SIGTERM so in-flight requests can finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now and returns a future that
+/// resolves on either, so in-flight requests can finish.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut int, mut term) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {

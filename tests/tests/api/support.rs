@@ -88,9 +88,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if self.backend == Backend::Sqlite {
-            let _ = std::fs::remove_dir_all(&self.data_dir);
-        }
+        // The data directory holds the SQLite file and, on both backends,
+        // the master key file.
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

@@ -1,0 +1,19 @@
+//! One module per page.
+//!
+//! - [`login`]: the login form.
+//! - [`sites`]: the site → building → location tree and its forms.
+//! - [`devices`]: camera, recorder and switch lists (search, filter, sort, pages).
+//! - [`device_edit`]: a device's detail and edit/create form, with credentials.
+//! - [`history`]: a device's change history as field diffs.
+//! - [`import`]: the camera CSV import with its dry run, and the export link.
+//! - [`warranty`]: warranties ending soon.
+//! - [`users`]: user administration.
+
+pub mod device_edit;
+pub mod devices;
+pub mod history;
+pub mod import;
+pub mod login;
+pub mod sites;
+pub mod users;
+pub mod warranty;

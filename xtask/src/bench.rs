@@ -1,0 +1,1153 @@
+//! `cargo xtask bench`: the performance targets of the inventory, each
+//! printed beside a reference measured in the same run on the same machine,
+//! and written to `docs/benchmarks.md`.
+//!
+//! - list/search API latency (p50/p99) with 10,000 cameras, on SQLite and on
+//!   PostgreSQL, against the same SQL run directly (Python's `sqlite3`
+//!   module in-process; `psql` with `\timing` over TCP);
+//! - CSV import rows/s for 10,000 rows through the API, against loading the
+//!   same file into a bare table (`sqlite3 .import`; `psql \copy`);
+//! - the gzipped size of the PWA's wasm, against its 600 KB budget.
+
+use std::{
+    fmt::Write as _,
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitCode, Stdio},
+    thread::sleep,
+    time::{Duration, Instant, SystemTime},
+};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::{json, Value};
+
+use crate::{
+    install, postgres, pwa,
+    util::{self, cargo, check_interrupted, Stages},
+};
+
+const CAMERAS: usize = 10_000;
+/// Timed requests per query; p99 of 200 samples is the second slowest.
+const REQUESTS: usize = 200;
+/// Untimed requests first, so that caches, prepared statements and the
+/// connection pool are warm on both sides of the comparison.
+const WARMUP: usize = 10;
+/// Imports are timed this many times, each into a fresh database, and the
+/// median reported.
+const IMPORT_RUNS: usize = 3;
+const P99_TARGET_MS: f64 = 30.0;
+const WASM_GZ_BUDGET_BYTES: u64 = 600 * 1024;
+const ADMIN_PASSWORD: &str = "bench-admin-Passw0rd";
+const SITE: &str = "Benchmark Site";
+const PLACES: &[&str] = &[
+    "Otopark", "Koridor", "Depo", "Lobi", "Bahce", "Ofis", "Kapi", "Cati",
+];
+const MAKES: &[&str] = &["Hikvision", "Dahua", "Axis", "Bosch", "Hanwha"];
+const STATUSES: &[&str] = &["installed", "installed", "installed", "planned", "faulty"];
+const RESULTS_FILE: &str = "docs/benchmarks.md";
+
+pub fn bench() -> Result<ExitCode> {
+    util::handle_ctrl_c()?;
+    let root = util::root();
+    let mut stages = Stages::default();
+    let result = bench_stages(&root, &mut stages);
+    stages.print_summary(result.is_ok());
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
+    let tools = stages.run("install prerequisites", || {
+        // sqlite3 is the reference for the SQLite import.
+        install::debian_packages(&["postgresql", "sqlite3"])?;
+        install::pwa_tools(root)
+    })?;
+    let pwa = stages.run("build PWA", || pwa::build(root, &tools))?;
+    stages.run("build release server", || {
+        util::run(cargo(root).args(["build", "--release", "-p", "gozcu-server"]))
+    })?;
+
+    let work = root.join("target/bench");
+    if work.exists() {
+        fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    }
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let csv_path = work.join("cameras.csv");
+    fs::write(&csv_path, cameras_csv())
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+
+    let load_before = other_cpu_use();
+    println!("CPUs busy with other work before the measurements: {load_before}");
+    let sqlite = stages.run("benchmark on SQLite", || {
+        bench_sqlite(root, &work, &csv_path)
+    })?;
+    let postgres = stages.run("benchmark on PostgreSQL", || {
+        bench_postgres(root, &work, &csv_path)
+    })?;
+
+    let report = Report {
+        load_before,
+        backends: vec![sqlite, postgres],
+        wasm_gz_bytes: pwa.wasm_gz_bytes,
+        wasm_bytes: pwa.wasm_bytes,
+    };
+    let markdown = report.markdown(root);
+    println!("\n{}", report.console());
+    let path = root.join(RESULTS_FILE);
+    fs::write(&path, markdown).with_context(|| format!("writing {}", path.display()))?;
+    println!("written to {}", path.display());
+    Ok(())
+}
+
+/// One camera CSV with unique serials, IPs and MACs, so that the import is
+/// accepted as a whole and searches hit a realistic number of rows: a serial
+/// matches one camera, a place name one in eight.
+fn cameras_csv() -> String {
+    let mut csv = String::from("site,name,make,model,serial,ip,mac,status\n");
+    for i in 0..CAMERAS {
+        let make = MAKES[i % MAKES.len()];
+        let _ = writeln!(
+            csv,
+            "{SITE},{place} Kamera {i:05},{make},{make}-{model},{serial},{ip},{mac},{status}",
+            place = PLACES[i % PLACES.len()],
+            model = 100 + i % 50,
+            serial = serial(i),
+            ip = format_args!("10.20.{}.{}", i / 250, i % 250 + 1),
+            mac = format_args!(
+                "02:00:00:{:02x}:{:02x}:{:02x}",
+                (i >> 16) & 0xff,
+                (i >> 8) & 0xff,
+                i & 0xff
+            ),
+            status = STATUSES[i % STATUSES.len()],
+        );
+    }
+    csv
+}
+
+fn serial(i: usize) -> String {
+    format!("GZB{i:07}")
+}
+
+/// One kind of list request, as the API path and as the SQL the server runs
+/// for it (so that the reference does the same work without the server).
+struct Query {
+    label: &'static str,
+    /// The query string of the n-th request.
+    api: fn(usize) -> String,
+    /// The statements of the n-th request; the same for both engines.
+    sql: fn(usize) -> Vec<String>,
+}
+
+/// What the list endpoint selects for a camera (`select_list` in
+/// `server/src/inventory/devices.rs`).
+const CAMERA_SELECT: &str = "id, site_id, location_id, name, make, model, serial, mac, ip, firmware, status, \
+     install_date, warranty_start, warranty_end, asset_number, supplier, purchase_date, notes, search, \
+     created_at, updated_at, rtsp_main_path, rtsp_sub_path, recorder_id, recorder_channel, public, tags, \
+     CAST(CASE WHEN cred_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cred";
+
+/// The n-th request of a search cycles through different values, so that
+/// no single cached answer is measured 200 times.
+fn searched_serial(n: usize) -> String {
+    serial(n * 7919 % CAMERAS)
+}
+
+fn searched_place(n: usize) -> &'static str {
+    PLACES[n % PLACES.len()]
+}
+
+/// A page of the list as the server builds it for an admin (`list` in
+/// `server/src/inventory/devices.rs`): the total of the filter, then the
+/// page. Each search word must appear in the folded `search` column; the
+/// benchmark's words are ASCII, for which folding is lowercasing. The server
+/// binds the values as parameters; here they are literals, which both
+/// engines plan the same way for these queries.
+fn list_sql(filter: Option<&str>, sort: &str) -> Vec<String> {
+    let filter = match filter {
+        Some(q) => {
+            let conditions: Vec<String> = q
+                .to_lowercase()
+                .split_whitespace()
+                .map(|word| format!("search LIKE '%{}%' ESCAPE '\\'", word.replace('\'', "''")))
+                .collect();
+            format!(" WHERE {}", conditions.join(" AND "))
+        }
+        None => String::new(),
+    };
+    vec![
+        format!("SELECT COUNT(*) FROM cameras{filter}"),
+        format!("SELECT {CAMERA_SELECT} FROM cameras{filter} ORDER BY {sort} ASC, id ASC LIMIT 100 OFFSET 0"),
+    ]
+}
+
+fn queries() -> Vec<Query> {
+    vec![
+        Query {
+            label: "list `?limit=100`",
+            api: |_| "limit=100".into(),
+            sql: |_| list_sql(None, "name"),
+        },
+        Query {
+            label: "search serial `?q=<serial>`",
+            api: |n| format!("q={}", searched_serial(n)),
+            sql: |n| list_sql(Some(&searched_serial(n)), "name"),
+        },
+        Query {
+            label: "search name `?q=<part of name>&sort=ip`",
+            api: |n| format!("q={}&sort=ip", searched_place(n)),
+            sql: |n| list_sql(Some(searched_place(n)), "ip"),
+        },
+    ]
+}
+
+/// p50 and p99 of one query, in milliseconds.
+#[derive(Clone, Copy)]
+struct Latency {
+    p50: f64,
+    p99: f64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of the timed samples.
+    fn of(mut samples_ms: Vec<f64>) -> Result<Latency> {
+        ensure!(!samples_ms.is_empty(), "no samples");
+        samples_ms.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let idx = (p / 100.0 * samples_ms.len() as f64).ceil() as usize;
+            samples_ms[idx.clamp(1, samples_ms.len()) - 1]
+        };
+        Ok(Latency {
+            p50: rank(50.0),
+            p99: rank(99.0),
+        })
+    }
+}
+
+/// An import rate over [`IMPORT_RUNS`] runs: one 10,000-row import is a
+/// single sample whose time follows the disk's fsync latency, which varies
+/// a lot between runs on a shared machine.
+#[derive(Clone, Copy)]
+struct Rate {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Rate {
+    fn of(mut rows_per_s: Vec<f64>) -> Result<Rate> {
+        ensure!(!rows_per_s.is_empty(), "no samples");
+        rows_per_s.sort_by(f64::total_cmp);
+        Ok(Rate {
+            median: rows_per_s[rows_per_s.len() / 2],
+            min: rows_per_s[0],
+            max: rows_per_s[rows_per_s.len() - 1],
+        })
+    }
+
+    fn of_runs(mut f: impl FnMut(usize) -> Result<f64>) -> Result<Rate> {
+        Rate::of((1..=IMPORT_RUNS).map(&mut f).collect::<Result<_>>()?)
+    }
+
+    fn show(&self) -> String {
+        format!(
+            "{:.0} rows/s ({:.0}–{:.0})",
+            self.median, self.min, self.max
+        )
+    }
+}
+
+struct QueryResult {
+    label: &'static str,
+    api: Latency,
+    reference: Result<Latency, String>,
+}
+
+struct BackendResult {
+    backend: &'static str,
+    import: Rate,
+    import_reference: Result<Rate, String>,
+    import_reference_name: &'static str,
+    query_reference_name: String,
+    queries: Vec<QueryResult>,
+}
+
+fn bench_sqlite(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendResult> {
+    let (server, client, import) = import_runs(csv_path, |run| {
+        BenchServer::spawn(
+            root,
+            &work.join(format!("sqlite-data-{run}")),
+            &work.join(format!("sqlite-server-{run}.log")),
+            None,
+        )
+    })?;
+    let api = time_queries(&client)?;
+    // The reference reads the server's own database file, so the server
+    // stops first: nothing else then touches the file while it is timed.
+    drop(server);
+
+    let db = work.join(format!("sqlite-data-{IMPORT_RUNS}/gozcu.db"));
+    ensure!(
+        db.is_file(),
+        "the server kept no SQLite database at {}",
+        db.display()
+    );
+    let reference = python_sqlite_latencies(work, &db);
+    let queries = merge(api, reference);
+
+    let import_reference = Rate::of_runs(|run| sqlite_import_rows_per_s(work, csv_path, run))
+        .map_err(|e| format!("{e:#}"));
+    Ok(BackendResult {
+        backend: "SQLite",
+        import,
+        import_reference,
+        import_reference_name: "`sqlite3 .import` into a bare table",
+        // Python links the system's SQLite, which may be older than the one
+        // bundled into the server: the version belongs next to the figure.
+        query_reference_name: format!(
+            "same SQL via Python `sqlite3` (SQLite {}), in-process",
+            util::probe(
+                Command::new("python3")
+                    .args(["-c", "import sqlite3; print(sqlite3.sqlite_version)"])
+            )
+            .map_or_else(|| "?".into(), |v| v.trim().to_owned())
+        ),
+        queries,
+    })
+}
+
+fn bench_postgres(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendResult> {
+    let pg = postgres::PgServer::start(root)?;
+    let database = |run: usize| format!("gozcu_bench_{run}");
+    let (server, client, import) = import_runs(csv_path, |run| {
+        pg.create_database(&database(run))?;
+        BenchServer::spawn(
+            root,
+            &work.join(format!("pg-data-{run}")),
+            &work.join(format!("pg-server-{run}.log")),
+            Some(&pg.url(&database(run))),
+        )
+    })?;
+    let api = time_queries(&client)?;
+    drop(server);
+
+    let last = database(IMPORT_RUNS);
+    let reference = psql_latencies(&pg, &last, work);
+    let queries = merge(api, reference);
+    let import_reference = Rate::of_runs(|run| psql_import_rows_per_s(&pg, &last, csv_path, run))
+        .map_err(|e| format!("{e:#}"));
+    pg.stop()?;
+    Ok(BackendResult {
+        backend: "PostgreSQL",
+        import,
+        import_reference,
+        import_reference_name: "`psql \\copy` into a bare table",
+        query_reference_name: "same SQL via `psql` with `\\timing`, TCP".into(),
+        queries,
+    })
+}
+
+/// Pairs each query's API figures with its reference, or the reason the
+/// reference could not be measured.
+fn merge(api: Vec<(&'static str, Latency)>, reference: Result<Vec<Latency>>) -> Vec<QueryResult> {
+    let reference = reference.map_err(|e| {
+        eprintln!("warning: reference measurement failed: {e:#}");
+        format!("{e:#}")
+    });
+    api.into_iter()
+        .enumerate()
+        .map(|(i, (label, api))| QueryResult {
+            label,
+            api,
+            reference: match &reference {
+                Ok(all) => all.get(i).copied().ok_or_else(|| "missing".to_owned()),
+                Err(e) => Err(e.clone()),
+            },
+        })
+        .collect()
+}
+
+/// Imports the cameras [`IMPORT_RUNS`] times, each through a fresh server
+/// and database from `spawn(run)`, and returns the last server (with its
+/// 10,000 cameras, for the queries), a session on it and the import rate.
+fn import_runs(
+    csv_path: &Path,
+    mut spawn: impl FnMut(usize) -> Result<BenchServer>,
+) -> Result<(BenchServer, Client, Rate)> {
+    let csv = fs::read_to_string(csv_path)?;
+    let mut rates = Vec::new();
+    for run in 1..=IMPORT_RUNS {
+        let server = spawn(run)?;
+        let client = Client::login(&server.base)?;
+        rates.push(import(&client, &csv)?);
+        if run == IMPORT_RUNS {
+            return Ok((server, client, Rate::of(rates)?));
+        }
+    }
+    bail!("IMPORT_RUNS must be at least 1")
+}
+
+/// Creates the site and imports the CSV in one request; returns rows/s.
+fn import(client: &Client, csv: &str) -> Result<f64> {
+    let (status, body) = client.send(
+        "POST",
+        "/api/v1/sites",
+        "application/json",
+        json!({ "name": SITE }).to_string(),
+    )?;
+    ensure!(
+        status == 201 || status == 200,
+        "creating the site answered {status}: {body}"
+    );
+
+    let start = Instant::now();
+    let (status, body) = client.send(
+        "POST",
+        "/api/v1/cameras/import?dry_run=false",
+        "text/csv",
+        csv.to_owned(),
+    )?;
+    let took = start.elapsed();
+    ensure!(
+        status == 200,
+        "the import answered {status}: {}",
+        truncate(&body, 2000)
+    );
+    let report: Value = serde_json::from_str(&body).context("the import answered invalid JSON")?;
+    let imported = report.get("imported").and_then(Value::as_u64).unwrap_or(0);
+    ensure!(
+        imported == CAMERAS as u64,
+        "the import wrote {imported} of {CAMERAS} rows: {}",
+        truncate(&body, 2000)
+    );
+    let rows_per_s = CAMERAS as f64 / took.as_secs_f64();
+    println!(
+        "imported {CAMERAS} cameras in {} ({rows_per_s:.0} rows/s)",
+        util::fmt_duration(took)
+    );
+    Ok(rows_per_s)
+}
+
+/// Times every query: [`WARMUP`] untimed requests, then [`REQUESTS`] timed
+/// ones, one at a time.
+fn time_queries(client: &Client) -> Result<Vec<(&'static str, Latency)>> {
+    let mut results = Vec::new();
+    for query in queries() {
+        let mut samples = Vec::with_capacity(REQUESTS);
+        for n in 0..WARMUP + REQUESTS {
+            check_interrupted()?;
+            let path = format!("/api/v1/cameras?{}", (query.api)(n));
+            let start = Instant::now();
+            let (status, body) = client.send("GET", &path, "", String::new())?;
+            let took = start.elapsed();
+            ensure!(
+                status == 200,
+                "GET {path} answered {status}: {}",
+                truncate(&body, 500)
+            );
+            if n < WARMUP {
+                // A search that finds nothing would measure an empty answer.
+                let page: Value = serde_json::from_str(&body)
+                    .with_context(|| format!("GET {path}: invalid JSON"))?;
+                let total = page.get("total").and_then(Value::as_u64).unwrap_or(0);
+                ensure!(
+                    total > 0,
+                    "GET {path} found no cameras; the benchmark data does not match the query"
+                );
+            } else {
+                samples.push(took.as_secs_f64() * 1000.0);
+            }
+        }
+        let latency = Latency::of(samples)?;
+        println!(
+            "{}: p50 {:.2} ms, p99 {:.2} ms",
+            query.label, latency.p50, latency.p99
+        );
+        results.push((query.label, latency));
+    }
+    Ok(results)
+}
+
+/// An API session: the `gozcu_session` cookie and the CSRF token that
+/// mutations must echo.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    fn login(base: &str) -> Result<Client> {
+        let mut client = Client {
+            agent: agent(),
+            base: base.to_owned(),
+            cookie: String::new(),
+            csrf: String::new(),
+        };
+        let body = json!({ "username": "admin", "password": ADMIN_PASSWORD }).to_string();
+        let response = client
+            .agent
+            .post(format!("{base}/api/v1/auth/login"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .context("POST /api/v1/auth/login")?;
+        let status = response.status().as_u16();
+        client.cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find(|v| v.starts_with("gozcu_session="))
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.into_body().read_to_string()?;
+        ensure!(status == 200, "login answered {status}: {text}");
+        ensure!(
+            !client.cookie.is_empty(),
+            "login set no gozcu_session cookie"
+        );
+        let session: Value = serde_json::from_str(&text).context("login answered invalid JSON")?;
+        client.csrf = session
+            .get("csrf_token")
+            .and_then(Value::as_str)
+            .context("login answer has no csrf_token")?
+            .to_owned();
+        Ok(client)
+    }
+
+    /// Sends a request and returns the status and the whole body; reading
+    /// the body is part of what the latency measures, as for a browser.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(u16, String)> {
+        let url = format!("{}{path}", self.base);
+        let result = if method == "GET" {
+            self.agent.get(&url).header("Cookie", &self.cookie).call()
+        } else {
+            self.agent
+                .post(&url)
+                .header("Cookie", &self.cookie)
+                .header("X-CSRF-Token", &self.csrf)
+                .header("Content-Type", content_type)
+                .send(body)
+        };
+        let response = result.with_context(|| format!("{method} {path}"))?;
+        let status = response.status().as_u16();
+        let text = response
+            .into_body()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()?;
+        Ok((status, text))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        // Error statuses are answers to report, not transport failures.
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
+}
+
+/// `gozcu serve` (release) on a free port with its own data directory; the
+/// guard stops it with SIGINT, as Ctrl-C would.
+struct BenchServer {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl BenchServer {
+    fn spawn(
+        root: &Path,
+        data_dir: &Path,
+        log: &Path,
+        database_url: Option<&str>,
+    ) -> Result<BenchServer> {
+        fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let port = util::free_port()?;
+        let log_file =
+            fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut cmd = Command::new(root.join("target/release/gozcu"));
+        cmd.arg("serve")
+            .current_dir(root)
+            .env("GOZCU_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GOZCU_DATA_DIR", data_dir)
+            .env("GOZCU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("GOZCU_CONFIG")
+            .env_remove("GOZCU_WEB_DIR")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        match database_url {
+            Some(url) => cmd.env("GOZCU_DATABASE_URL", url),
+            None => cmd.env_remove("GOZCU_DATABASE_URL"),
+        };
+        println!("$ {} (log: {})", util::describe(&cmd), log.display());
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", util::describe(&cmd)))?;
+        let mut server = BenchServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Polls `/healthz` until the server answers; first starts run the
+    /// migrations and hash the admin password, which takes a moment.
+    fn wait_ready(&mut self) -> Result<()> {
+        let agent = agent();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            check_interrupted()?;
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "gozcu serve exited ({status}) before answering; its log:\n{}",
+                    self.log_tail()
+                );
+            }
+            let url = format!("{}/healthz", self.base);
+            if agent
+                .get(&url)
+                .call()
+                .is_ok_and(|r| r.status().as_u16() == 200)
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "gozcu serve did not answer {url} within 60 s; its log:\n{}",
+                    self.log_tail()
+                );
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        eprintln!("warning: gozcu serve ignored SIGINT for 15 s; killing it");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs every query's SQL against the server's SQLite file through Python's
+/// built-in `sqlite3` module, timing each request's statements with
+/// `perf_counter`. In-process, this is the floor the API is compared with.
+fn python_sqlite_latencies(work: &Path, db: &Path) -> Result<Vec<Latency>> {
+    const SCRIPT: &str = r#"
+import json, sqlite3, sys, time
+con = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+out = []
+for requests in json.load(sys.stdin):
+    times = []
+    for statements in requests:
+        start = time.perf_counter()
+        for sql in statements:
+            con.execute(sql).fetchall()
+        times.append((time.perf_counter() - start) * 1000.0)
+    out.append(times)
+json.dump(out, sys.stdout)
+"#;
+    ensure!(util::which("python3").is_some(), "python3 is not installed");
+    let input: Vec<Vec<Vec<String>>> = queries()
+        .iter()
+        .map(|q| (0..WARMUP + REQUESTS).map(|n| (q.sql)(n)).collect())
+        .collect();
+    let input_path = work.join("sqlite-reference.json");
+    fs::write(&input_path, serde_json::to_string(&input)?)?;
+    let script_path = work.join("sqlite-reference.py");
+    fs::write(&script_path, SCRIPT)?;
+    let out = util::output(
+        Command::new("python3")
+            .arg(&script_path)
+            .arg(db)
+            .stdin(fs::File::open(&input_path)?),
+    )?;
+    let all: Vec<Vec<f64>> = serde_json::from_str(&out).context("python3 printed invalid JSON")?;
+    all.into_iter()
+        .map(|times| Latency::of(times.into_iter().skip(WARMUP).collect()))
+        .collect()
+}
+
+/// Runs every query's SQL through `psql` with `\timing on`, which prints one
+/// `Time: x ms` line per statement (the rows go to /dev/null). A request's
+/// time is the sum of its statements'.
+fn psql_latencies(pg: &postgres::PgServer, database: &str, work: &Path) -> Result<Vec<Latency>> {
+    let mut script = String::from("\\timing on\n");
+    let mut per_request = Vec::new();
+    for query in queries() {
+        let statements = (query.sql)(0).len();
+        per_request.push(statements);
+        for n in 0..WARMUP + REQUESTS {
+            let sql = (query.sql)(n);
+            ensure!(
+                sql.len() == statements,
+                "{}: the number of statements must not vary",
+                query.label
+            );
+            for statement in sql {
+                let _ = writeln!(script, "{statement};");
+            }
+        }
+    }
+    let script_path = work.join("pg-reference.sql");
+    fs::write(&script_path, script)?;
+    let out = util::output(
+        pg.psql(database)
+            .arg("-o")
+            .arg("/dev/null")
+            .arg("-f")
+            .arg(&script_path),
+    )?;
+    let mut times = out.lines().filter_map(|l| {
+        let ms = l.strip_prefix("Time: ")?.split_whitespace().next()?;
+        ms.parse::<f64>().ok()
+    });
+    let mut result = Vec::new();
+    for statements in per_request {
+        let mut samples = Vec::new();
+        for n in 0..WARMUP + REQUESTS {
+            let mut sum = 0.0;
+            for _ in 0..statements {
+                sum += times
+                    .next()
+                    .context("psql printed fewer `Time:` lines than statements")?;
+            }
+            if n >= WARMUP {
+                samples.push(sum);
+            }
+        }
+        result.push(Latency::of(samples)?);
+    }
+    Ok(result)
+}
+
+/// Loads the CSV into a new, bare SQLite table with the `sqlite3` shell: no
+/// validation, no indexes, one transaction. Timed as a whole process.
+fn sqlite_import_rows_per_s(work: &Path, csv_path: &Path, run: usize) -> Result<f64> {
+    let db = work.join(format!("sqlite-reference-{run}.db"));
+    let script = format!(".mode csv\n.import '{}' cameras_bare\n", csv_path.display());
+    let mut child = Command::new("sqlite3")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("starting sqlite3 (Debian package `sqlite3`)")?;
+    let start = Instant::now();
+    child
+        .stdin
+        .take()
+        .context("sqlite3 stdin")?
+        .write_all(script.as_bytes())?;
+    let status = child.wait()?;
+    let took = start.elapsed();
+    ensure!(status.success(), "sqlite3 .import failed ({status})");
+    let count = util::output(
+        Command::new("sqlite3")
+            .arg(&db)
+            .arg("SELECT count(*) FROM cameras_bare"),
+    )?;
+    ensure!(
+        count.trim() == CAMERAS.to_string(),
+        "sqlite3 .import loaded {} rows",
+        count.trim()
+    );
+    Ok(CAMERAS as f64 / took.as_secs_f64())
+}
+
+/// Loads the CSV into a new, bare PostgreSQL table with `psql \copy`, timed
+/// as a whole process (connection included, as the API's is not).
+fn psql_import_rows_per_s(
+    pg: &postgres::PgServer,
+    database: &str,
+    csv_path: &Path,
+    run: usize,
+) -> Result<f64> {
+    let table = format!("cameras_bare_{run}");
+    util::run(pg.psql(database).args([
+        "-c",
+        &format!(
+            "CREATE TABLE {table} (site text, name text, make text, model text, serial text, \
+             ip text, mac text, status text)"
+        ),
+    ]))?;
+    let copy = format!(
+        "\\copy {table} FROM '{}' WITH (FORMAT csv, HEADER true)",
+        csv_path.display()
+    );
+    let start = Instant::now();
+    util::output(pg.psql(database).args(["-c", &copy]))?;
+    let took = start.elapsed();
+    let count = util::output(pg.psql(database).args([
+        "-t",
+        "-A",
+        "-c",
+        &format!("SELECT count(*) FROM {table}"),
+    ]))?;
+    ensure!(
+        count.trim() == CAMERAS.to_string(),
+        "psql \\copy loaded {} rows",
+        count.trim()
+    );
+    Ok(CAMERAS as f64 / took.as_secs_f64())
+}
+
+struct Report {
+    /// How busy the CPUs were with other work just before the API runs:
+    /// on a 2-core machine that skews the tail latencies, so it is part of
+    /// the record.
+    load_before: String,
+    backends: Vec<BackendResult>,
+    wasm_bytes: u64,
+    wasm_gz_bytes: u64,
+}
+
+/// One row of the results table.
+struct Row {
+    figure: String,
+    backend: &'static str,
+    ours: String,
+    reference_name: String,
+    reference: String,
+    ratio: String,
+    target: String,
+}
+
+impl Report {
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for b in &self.backends {
+            for q in &b.queries {
+                for (which, ours, reference, target) in [
+                    (
+                        "p50",
+                        q.api.p50,
+                        q.reference.as_ref().map(|r| r.p50),
+                        String::new(),
+                    ),
+                    (
+                        "p99",
+                        q.api.p99,
+                        q.reference.as_ref().map(|r| r.p99),
+                        verdict(q.api.p99 <= P99_TARGET_MS, "≤ 30 ms"),
+                    ),
+                ] {
+                    rows.push(Row {
+                        figure: format!("{} {which}", q.label),
+                        backend: b.backend,
+                        ours: format!("{ours:.2} ms"),
+                        reference_name: b.query_reference_name.to_owned(),
+                        reference: match &reference {
+                            Ok(r) => format!("{r:.2} ms"),
+                            Err(e) => format!("n/a ({})", truncate(&one_line(e), 80)),
+                        },
+                        ratio: match reference {
+                            Ok(r) if r > 0.0 => format!("{:.1}×", ours / r),
+                            _ => "n/a".into(),
+                        },
+                        target,
+                    });
+                }
+            }
+            rows.push(Row {
+                figure: format!(
+                    "CSV import, {CAMERAS} rows (median of {IMPORT_RUNS} runs, min–max)"
+                ),
+                backend: b.backend,
+                ours: b.import.show(),
+                reference_name: b.import_reference_name.to_owned(),
+                reference: match &b.import_reference {
+                    Ok(r) => r.show(),
+                    Err(e) => format!("n/a ({})", truncate(&one_line(e), 80)),
+                },
+                ratio: match &b.import_reference {
+                    Ok(r) if r.median > 0.0 => format!("{:.3}×", b.import.median / r.median),
+                    _ => "n/a".into(),
+                },
+                target: String::new(),
+            });
+        }
+        rows.push(Row {
+            figure: "PWA wasm, gzipped".into(),
+            backend: "—",
+            ours: format!("{:.0} KB", self.wasm_gz_bytes as f64 / 1024.0),
+            reference_name: "budget".into(),
+            reference: format!("{} KB", WASM_GZ_BUDGET_BYTES / 1024),
+            ratio: format!(
+                "{:.2}×",
+                self.wasm_gz_bytes as f64 / WASM_GZ_BUDGET_BYTES as f64
+            ),
+            target: verdict(self.wasm_gz_bytes <= WASM_GZ_BUDGET_BYTES, "≤ 600 KB"),
+        });
+        rows
+    }
+
+    fn console(&self) -> String {
+        let mut out = String::new();
+        for r in self.rows() {
+            let _ = writeln!(
+                out,
+                "{:<52} {:<10} {:>14}   vs {:>14} ({}): ratio {}{}",
+                r.figure,
+                r.backend,
+                r.ours,
+                r.reference,
+                r.reference_name,
+                r.ratio,
+                if r.target.is_empty() {
+                    String::new()
+                } else {
+                    format!("; target {}", r.target)
+                }
+            );
+        }
+        out
+    }
+
+    fn markdown(&self, root: &Path) -> String {
+        let mut md = String::from("# Benchmarks\n\n");
+        md.push_str(
+            "The latest result of `cargo xtask bench`, which rewrites this file on every run \
+             (earlier results are in git history). Every figure stands beside a reference \
+             measured in the same run on the same machine and data.\n\n",
+        );
+        let _ = writeln!(md, "- Date: {} (UTC)", today());
+        let _ = writeln!(md, "- Commit: {}", describe_commit(root));
+        let _ = writeln!(
+            md,
+            "- Machine: {}; CPUs busy with other work just before the API runs: {}",
+            machine(),
+            self.load_before
+        );
+        let _ = writeln!(
+            md,
+            "- Data: {CAMERAS} generated cameras in one site, imported through \
+             `POST /api/v1/cameras/import` in one request. Each query: {WARMUP} warm-up then {REQUESTS} \
+             timed requests, one at a time, HTTP/1.1 keep-alive on 127.0.0.1, body read in full; \
+             searches cycle through different serials and place names."
+        );
+        let _ = writeln!(
+            md,
+            "- References: the same SQL the server runs for the request (a count and a page of 100), \
+             on the same database right after the API run; importing the same CSV into a bare \
+             table without validation or indexes; the wasm size budget.\n"
+        );
+        md.push_str(
+            "| figure | backend | Gözcü | reference | reference value | Gözcü ÷ reference | target |\n",
+        );
+        md.push_str("|---|---|---:|---|---:|---|---|\n");
+        for r in self.rows() {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.figure.replace('|', "\\|"),
+                r.backend,
+                r.ours,
+                r.reference_name,
+                r.reference.replace('|', "\\|"),
+                r.ratio,
+                r.target
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nPWA wasm before gzip: {:.0} KB.",
+            self.wasm_bytes as f64 / 1024.0
+        );
+        md
+    }
+}
+
+fn verdict(met: bool, target: &str) -> String {
+    format!("{target} {}", if met { "✅" } else { "❌ missed" })
+}
+
+/// Error chains can span lines; a table cell cannot.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`, from the system clock.
+fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_date(secs)
+}
+
+/// The UTC calendar date of a Unix time, by Howard Hinnant's
+/// `civil_from_days`: xtask needs one date, not a time-zone library.
+fn civil_date(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let doe = days.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn describe_commit(root: &Path) -> String {
+    let commit =
+        util::probe(
+            Command::new("git")
+                .current_dir(root)
+                .args(["rev-parse", "--short", "HEAD"]),
+        );
+    let dirty = util::probe(
+        Command::new("git")
+            .current_dir(root)
+            .args(["status", "--porcelain"]),
+    )
+    .is_some_and(|s| !s.trim().is_empty());
+    match commit {
+        Some(c) => format!(
+            "`{}`{}",
+            c.trim(),
+            if dirty {
+                " with uncommitted changes"
+            } else {
+                ""
+            }
+        ),
+        None => "none yet (uncommitted work tree)".into(),
+    }
+}
+
+/// The share of CPU time spent busy over one second, from `/proc/stat`.
+/// xtask itself is idle meanwhile, so this is what other processes use (a
+/// load average would still show the server build that just finished).
+fn other_cpu_use() -> String {
+    fn sample() -> Option<(u64, u64)> {
+        let stat = fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal …
+        let idle = fields.get(3)? + fields.get(4).unwrap_or(&0);
+        Some((fields.iter().take(8).sum(), idle))
+    }
+    let Some((total0, idle0)) = sample() else {
+        return "unknown".into();
+    };
+    sleep(Duration::from_secs(1));
+    match sample() {
+        Some((total1, idle1)) if total1 > total0 => {
+            let busy = (total1 - total0).saturating_sub(idle1 - idle0);
+            format!("{:.0}%", 100.0 * busy as f64 / (total1 - total0) as f64)
+        }
+        _ => "unknown".into(),
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let rustc = util::probe(Command::new("rustc").arg("--version")).unwrap_or_default();
+    let os = fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown OS".into());
+    format!("{cpus} CPUs, {os}, {}", rustc.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_csv_passes_the_real_import_rules() {
+        let parsed = gozcu_shared::csv_import::parse_cameras(cameras_csv().as_bytes());
+        assert!(
+            parsed.errors.is_empty(),
+            "{:?}",
+            &parsed.errors[..parsed.errors.len().min(5)]
+        );
+        assert_eq!(parsed.rows.len(), CAMERAS);
+    }
+
+    #[test]
+    fn searches_match_what_the_benchmark_expects() {
+        let csv = cameras_csv();
+        let serial = searched_serial(3);
+        assert_eq!(csv.matches(&format!(",{serial},")).count(), 1);
+        let place = searched_place(3);
+        assert_eq!(
+            csv.matches(&format!(",{place} Kamera ")).count(),
+            CAMERAS / PLACES.len()
+        );
+        let sql = list_sql(Some("Otopark"), "ip");
+        assert_eq!(
+            sql[0],
+            "SELECT COUNT(*) FROM cameras WHERE search LIKE '%otopark%' ESCAPE '\\'"
+        );
+        assert!(sql[1].ends_with("ORDER BY ip ASC, id ASC LIMIT 100 OFFSET 0"));
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let latency = Latency::of((1..=200).map(f64::from).rev().collect()).unwrap();
+        assert_eq!((latency.p50, latency.p99), (100.0, 198.0));
+        let rate = Rate::of(vec![3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((rate.median, rate.min, rate.max), (2.0, 1.0, 3.0));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(951_782_400), "2000-02-29");
+        assert_eq!(civil_date(1_700_000_000), "2023-11-14");
+    }
+}
