@@ -71,6 +71,10 @@ fn test() -> Result<ExitCode> {
     let mut stages = Stages::default();
     let result = test_stages(&root, &mut stages);
     stages.print_summary(result.is_ok());
+    let (passed, failed) = TEST_COUNTS.with(|c| c.get());
+    if passed + failed > 0 {
+        println!("tests: {passed} passed, {failed} failed");
+    }
     result.map(|()| ExitCode::SUCCESS)
 }
 
@@ -214,7 +218,52 @@ fn run_tests(root: &Path, pg: &postgres::PgServer) -> Result<()> {
     .env("CHROMEDRIVER", "/usr/bin/chromedriver")
     .env("CHROMIUM", "/usr/bin/chromium");
     pg.set_test_env(&mut cmd);
-    util::run(&mut cmd).context("tests failed")
+    let counts = run_counting(&mut cmd);
+    TEST_COUNTS.with(|c| c.set(counts.as_ref().map(|(_, n)| *n).unwrap_or_default()));
+    counts.map(|_| ()).context("tests failed")
+}
+
+thread_local! {
+    /// Passed and failed tests over every test binary, for the closing line.
+    static TEST_COUNTS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Runs `cargo test`, echoing its output, and adds up the `test result:`
+/// lines of every test binary: a CI log then closes on one total instead of
+/// on the last binary's count, which is often a doc-test run of zero.
+fn run_counting(cmd: &mut std::process::Command) -> Result<((), (u64, u64))> {
+    use std::io::{BufRead, BufReader, Write};
+    println!("$ {}", util::describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("could not start cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    let stdout = child.stdout.take().context("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                if let (Some(kind), Some(n)) = (words.next(), words.next()) {
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match kind {
+                        "passed" => passed += n,
+                        "failed" => failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    TEST_COUNTS.with(|c| c.set((passed, failed)));
+    if !status.success() {
+        bail!("`cargo test` failed ({status}); {failed} tests failed");
+    }
+    Ok(((), (passed, failed)))
 }
 
 /// `cargo xtask pwa`: the tools and the PWA build, nothing else.
