@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gozcu_shared::api::{ImportReport, ListQuery};
 use gozcu_shared::csv_import::{camera_record, parse_cameras, CAMERA_COLUMNS};
-use gozcu_shared::inventory::{check_channel, Camera, DeviceKind, Recorder};
+use gozcu_shared::inventory::{check_channel, Camera, Recorder};
 use gozcu_shared::validate::search_fold;
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde::Deserialize;
@@ -198,31 +198,21 @@ async fn import(
         return Ok((status, Json(report)).into_response());
     }
     let mut tx = app.db.begin_write().await?;
-    for c in &cameras {
-        repo::insert(&mut tx, c, now).await?;
-        repo::claim_identities(
-            &mut tx,
-            DeviceKind::Camera,
-            &c.id,
-            &repo::identity_keys(&c.asset),
-        )
-        .await?;
-        let after = serde_json::to_value(c).map_err(anyhow::Error::from)?;
-        audit::append(
-            &mut tx,
-            app.db.backend,
-            now,
-            &ctx.actor(),
-            Event {
+    repo::insert_many(&mut tx, &cameras, now).await?;
+    let events = cameras
+        .iter()
+        .map(|c| {
+            Ok(Event {
                 action: "import",
                 entity_type: "camera",
                 entity_id: Some(c.id.to_string()),
                 before: None,
-                after: Some(after),
-            },
-        )
-        .await?;
-    }
+                after: Some(serde_json::to_value(c)?),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .map_err(anyhow::Error::from)?;
+    audit::append_many(&mut tx, app.db.backend, now, &ctx.actor(), events).await?;
     tx.commit().await?;
     report.imported = cameras.len() as u32;
     Ok(Json(report).into_response())

@@ -322,6 +322,69 @@ pub async fn insert<D: Device>(tx: &mut WriteTx, d: &D, now: i64) -> Result<(), 
     Ok(())
 }
 
+/// Inserts many new devices in multi-row statements (CSV import). The rows
+/// are new, so their identity keys are inserted without clearing old ones.
+pub async fn insert_many<D: Device>(
+    tx: &mut WriteTx,
+    devices: &[D],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut cols: Vec<&str> = COMMON_COLUMNS.to_vec();
+    cols.extend_from_slice(D::EXTRA_COLUMNS);
+    // Stay well below SQLite's and PostgreSQL's bound-parameter limits.
+    let per_chunk = (8_000 / cols.len()).max(1);
+    for chunk in devices.chunks(per_chunk) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=cols.len())
+                    .map(|c| format!("${}", r * cols.len() + c))
+                    .collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            D::TABLE,
+            cols.join(", "),
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            for v in common_values(d, now, now)
+                .into_iter()
+                .chain(d.extra_values())
+            {
+                q = v.bind(q);
+            }
+        }
+        q.execute(tx.conn()).await?;
+    }
+    let keys: Vec<(String, String)> = devices
+        .iter()
+        .flat_map(|d| {
+            let c = d.common();
+            identity_keys(&c.asset)
+                .into_iter()
+                .map(move |(k, _, _)| (k, c.id.to_string()))
+        })
+        .collect();
+    for chunk in keys.chunks(2_000) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(${}, ${}, ${})", r * 3 + 1, r * 3 + 2, r * 3 + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO device_identities (identity, kind, device_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, id) in chunk {
+            q = q.bind(key.clone()).bind(D::KIND.as_str()).bind(id.clone());
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
 pub async fn update<D: Device>(tx: &mut WriteTx, d: &D, now: i64) -> Result<(), sqlx::Error> {
     let mut cols: Vec<&str> = COMMON_COLUMNS.to_vec();
     cols.extend_from_slice(D::EXTRA_COLUMNS);
