@@ -55,10 +55,6 @@ pub async fn append(
     Ok(seq)
 }
 
-/// Rows per multi-row INSERT: 12 parameters each stays far below the
-/// parameter limits of both engines.
-const BATCH_ROWS: usize = 200;
-
 /// Appends several entries by one actor in order, in as few statements as
 /// possible (a 10,000-row import writes 10,000 entries). Returns the last
 /// sequence number.
@@ -82,7 +78,8 @@ pub async fn append_many(
         Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
         None => (0, GENESIS.to_owned()),
     };
-    for chunk in events.chunks(BATCH_ROWS) {
+    // 12 parameters a row; see `max_params` for why the size depends on the engine.
+    for chunk in events.chunks(crate::inventory::devices::max_params(backend) / 12) {
         let mut rows = Vec::with_capacity(chunk.len());
         for event in chunk {
             seq += 1;

@@ -198,7 +198,7 @@ async fn import(
         return Ok((status, Json(report)).into_response());
     }
     let mut tx = app.db.begin_write().await?;
-    repo::insert_many(&mut tx, &cameras, now).await?;
+    repo::insert_many(&mut tx, app.db.backend, &cameras, now).await?;
     let events = cameras
         .iter()
         .map(|c| {

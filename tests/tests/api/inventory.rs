@@ -296,10 +296,18 @@ async fn csv_import_is_all_or_nothing(backend: Backend) {
 
     // One audit entry per imported camera, and the chain still verifies
     // after the batched append.
-    let n = gozcu_server::audit::verify(&t.app.db).await.unwrap().expect("intact chain after import");
+    let n = gozcu_server::audit::verify(&t.app.db)
+        .await
+        .unwrap()
+        .expect("intact chain after import");
     assert!(n >= 47 + 3, "{n}");
     let (_, p) = admin.get("/api/v1/cameras?q=S12").await;
-    let (_, h) = admin.get(&format!("/api/v1/cameras/{}/history", p["items"][0]["id"].as_str().unwrap())).await;
+    let (_, h) = admin
+        .get(&format!(
+            "/api/v1/cameras/{}/history",
+            p["items"][0]["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(h[0]["action"], "import");
     assert_eq!(h[0]["after"]["serial"], "S12");
 
