@@ -13,6 +13,7 @@ use super::extract::Json;
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
+use crate::inventory::devices::Val;
 
 pub fn routes() -> Vec<Route> {
     let read = Access::Permission(Permission::InventoryRead);
@@ -279,6 +280,15 @@ fn duplicate(field: &'static str) -> impl Fn(sqlx::Error) -> AppError {
     }
 }
 
+fn site_values(site: &Site) -> Vec<Val> {
+    vec![
+        Val::Text(Some(site.name.clone())),
+        text(&site.code),
+        text(&site.address),
+        text(&site.notes),
+    ]
+}
+
 async fn create_site(
     State(app): State<App>,
     ctx: Ctx,
@@ -286,33 +296,16 @@ async fn create_site(
 ) -> AppResult<(StatusCode, Json<Site>)> {
     let mut site = input.normalize().map_err(AppError::validation)?;
     site.id = Uuid::now_v7();
-    let now = app.now_ms();
-    let mut tx = app.db.begin_write().await?;
-    sqlx::query("INSERT INTO sites (id, name, code, address, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
-        .bind(site.id.to_string())
-        .bind(&site.name)
-        .bind(&site.code)
-        .bind(&site.address)
-        .bind(&site.notes)
-        .bind(now)
-        .execute(tx.conn())
-        .await
-        .map_err(duplicate("name"))?;
-    audit::append(
-        &mut tx,
-        app.db.backend,
-        now,
-        &ctx.actor(),
-        Event {
-            action: "create",
-            entity_type: "site",
-            entity_id: Some(site.id.to_string()),
-            before: None,
-            after: Some(serde_json::to_value(&site).map_err(anyhow::Error::from)?),
-        },
+    write_place(
+        &app,
+        &ctx,
+        &SITES,
+        &site.id,
+        site_values(&site),
+        None,
+        to_json(&site)?,
     )
     .await?;
-    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
@@ -326,34 +319,16 @@ async fn update_site(
     ctx.require_site(&id)?;
     let mut site = input.normalize().map_err(AppError::validation)?;
     site.id = id;
-    let now = app.now_ms();
-    let mut tx = app.db.begin_write().await?;
-    sqlx::query("UPDATE sites SET name = $1, code = $2, address = $3, notes = $4, updated_at = $5 WHERE id = $6")
-        .bind(&site.name)
-        .bind(&site.code)
-        .bind(&site.address)
-        .bind(&site.notes)
-        .bind(now)
-        .bind(id.to_string())
-        .execute(tx.conn())
-        .await
-        .map_err(duplicate("name"))?;
-    let json = |s: &Site| serde_json::to_value(s).map_err(anyhow::Error::from);
-    audit::append(
-        &mut tx,
-        app.db.backend,
-        now,
-        &ctx.actor(),
-        Event {
-            action: "update",
-            entity_type: "site",
-            entity_id: Some(id.to_string()),
-            before: Some(json(&before)?),
-            after: Some(json(&site)?),
-        },
+    write_place(
+        &app,
+        &ctx,
+        &SITES,
+        &id,
+        site_values(&site),
+        Some(to_json(&before)?),
+        to_json(&site)?,
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(site))
 }
 
@@ -438,37 +413,112 @@ async fn save_building(
         AppError::validation(vec![FieldError::new("site_id", ErrorCode::UnknownSite)])
     })?;
     b.id = existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::now_v7);
+    let vals = vec![
+        Val::Text(Some(b.site_id.to_string())),
+        Val::Text(Some(b.name.clone())),
+        text(&b.notes),
+    ];
+    let before = existing.as_ref().map(to_json).transpose()?;
+    write_place(app, ctx, &BUILDINGS, &b.id, vals, before, to_json(&b)?).await?;
+    Ok(b)
+}
+
+/// A table of places and its editable columns, in the order of the values
+/// passed to [`write_place`].
+#[derive(Clone, Copy)]
+struct PlaceTable {
+    table: &'static str,
+    entity: &'static str,
+    cols: &'static [&'static str],
+}
+
+const SITES: PlaceTable = PlaceTable {
+    table: "sites",
+    entity: "site",
+    cols: &["name", "code", "address", "notes"],
+};
+const BUILDINGS: PlaceTable = PlaceTable {
+    table: "buildings",
+    entity: "building",
+    cols: &["site_id", "name", "notes"],
+};
+const LOCATIONS: PlaceTable = PlaceTable {
+    table: "locations",
+    entity: "location",
+    cols: &["building_id", "name", "floor", "notes"],
+};
+
+/// Writes one row of a place table (site, building, location) and its audit
+/// entry in one transaction: an INSERT when `before` is `None`, else an
+/// UPDATE. `cols`/`vals` are the editable columns; `id`, `created_at` and
+/// `updated_at` are handled here.
+async fn write_place(
+    app: &App,
+    ctx: &Ctx,
+    place: &PlaceTable,
+    id: &Uuid,
+    vals: Vec<Val>,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> AppResult<()> {
+    let PlaceTable {
+        table,
+        entity,
+        cols,
+    } = *place;
     let now = app.now_ms();
-    let mut tx = app.db.begin_write().await?;
-    let q = if existing.is_some() {
-        "UPDATE buildings SET site_id = $2, name = $3, notes = $4, updated_at = $5 WHERE id = $1"
+    let n = cols.len();
+    let sql = if before.is_some() {
+        let set: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        format!(
+            "UPDATE {table} SET {}, updated_at = ${} WHERE id = ${}",
+            set.join(", "),
+            n + 1,
+            n + 2
+        )
     } else {
-        "INSERT INTO buildings (id, site_id, name, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)"
+        let params: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        format!(
+            "INSERT INTO {table} ({}, updated_at, id, created_at) VALUES ({}, ${}, ${}, ${})",
+            cols.join(", "),
+            params.join(", "),
+            n + 1,
+            n + 2,
+            n + 1
+        )
     };
-    sqlx::query(q)
-        .bind(b.id.to_string())
-        .bind(b.site_id.to_string())
-        .bind(&b.name)
-        .bind(&b.notes)
-        .bind(now)
+    let mut q = sqlx::query(&sql);
+    for v in vals {
+        q = v.bind(q);
+    }
+    let mut tx = app.db.begin_write().await?;
+    q.bind(now)
+        .bind(id.to_string())
         .execute(tx.conn())
         .await
         .map_err(duplicate("name"))?;
-    let json = |v: &Building| serde_json::to_value(v).map_err(anyhow::Error::from);
     let event = Event {
-        action: if existing.is_some() {
-            "update"
-        } else {
-            "create"
-        },
-        entity_type: "building",
-        entity_id: Some(b.id.to_string()),
-        before: existing.as_ref().map(json).transpose()?,
-        after: Some(json(&b)?),
+        action: if before.is_some() { "update" } else { "create" },
+        entity_type: entity,
+        entity_id: Some(id.to_string()),
+        before,
+        after: Some(after),
     };
     audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
     tx.commit().await?;
-    Ok(b)
+    Ok(())
+}
+
+fn text(v: &Option<String>) -> Val {
+    Val::Text(v.clone())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
 }
 
 async fn create_building(
@@ -553,37 +603,14 @@ async fn save_location(
     })?;
     ctx.require_site(&building.site_id)?;
     l.id = existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::now_v7);
-    let now = app.now_ms();
-    let mut tx = app.db.begin_write().await?;
-    let q = if existing.is_some() {
-        "UPDATE locations SET building_id = $2, name = $3, floor = $4, notes = $5, updated_at = $6 WHERE id = $1"
-    } else {
-        "INSERT INTO locations (id, building_id, name, floor, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
-    };
-    sqlx::query(q)
-        .bind(l.id.to_string())
-        .bind(l.building_id.to_string())
-        .bind(&l.name)
-        .bind(&l.floor)
-        .bind(&l.notes)
-        .bind(now)
-        .execute(tx.conn())
-        .await
-        .map_err(duplicate("name"))?;
-    let json = |v: &Location| serde_json::to_value(v).map_err(anyhow::Error::from);
-    let event = Event {
-        action: if existing.is_some() {
-            "update"
-        } else {
-            "create"
-        },
-        entity_type: "location",
-        entity_id: Some(l.id.to_string()),
-        before: existing.as_ref().map(json).transpose()?,
-        after: Some(json(&l)?),
-    };
-    audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
-    tx.commit().await?;
+    let vals = vec![
+        Val::Text(Some(l.building_id.to_string())),
+        Val::Text(Some(l.name.clone())),
+        text(&l.floor),
+        text(&l.notes),
+    ];
+    let before = existing.as_ref().map(to_json).transpose()?;
+    write_place(app, ctx, &LOCATIONS, &l.id, vals, before, to_json(&l)?).await?;
     Ok(l)
 }
 

@@ -40,7 +40,7 @@ pub enum Val {
 }
 
 impl Val {
-    fn bind<'q>(self, q: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+    pub fn bind<'q>(self, q: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
         match self {
             Val::Text(v) => q.bind(v),
             Val::Int(v) => q.bind(v),

@@ -58,6 +58,76 @@ async fn site_tree_and_device_crud(backend: Backend) {
         (Some(1), Some(1), Some(1))
     );
 
+    // Places can be renamed; names and codes stay unique.
+    let bid = building["id"].as_str().unwrap();
+    let lid = location["id"].as_str().unwrap();
+    let (s, b) = admin
+        .put(
+            &format!("/api/v1/buildings/{bid}"),
+            json!({"site_id": site, "name": "A Blok (yeni)"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = admin
+        .put(
+            &format!("/api/v1/locations/{lid}"),
+            json!({"building_id": bid, "name": "1. kat", "floor": "1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = admin
+        .put(
+            &format!("/api/v1/sites/{site}"),
+            json!({"name": "Merkez Yerleşke", "code": "MRK"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let other = admin.create_site("Diğer").await;
+    let (s, b) = admin
+        .put(
+            &format!("/api/v1/sites/{other}"),
+            json!({"name": "Merkez Yerleşke"}),
+        )
+        .await;
+    assert_eq!(
+        (s, field_codes(&b)),
+        (
+            StatusCode::CONFLICT,
+            vec![("name".into(), "duplicate_name".into())]
+        )
+    );
+    let (s, b) = admin
+        .put(
+            &format!("/api/v1/sites/{other}"),
+            json!({"name": "Diğer", "code": "MRK"}),
+        )
+        .await;
+    assert_eq!(
+        (s, field_codes(&b)),
+        (
+            StatusCode::CONFLICT,
+            vec![("code".into(), "duplicate_name".into())]
+        )
+    );
+    let (_, tree) = admin.get("/api/v1/sites/tree").await;
+    let merkez = tree
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["site"]["id"] == site.as_str())
+        .unwrap();
+    assert_eq!(merkez["site"]["code"], "MRK");
+    assert_eq!(merkez["buildings"][0]["building"]["name"], "A Blok (yeni)");
+    assert_eq!(merkez["buildings"][0]["locations"][0]["name"], "1. kat");
+    let (_, h) = admin.get("/api/v1/audit?limit=20").await;
+    assert!(h
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["entity_type"] == "location"
+            && e["action"] == "update"
+            && e["before"]["name"] == "Zemin kat koridor"));
+
     let id = cam["id"].as_str().unwrap();
     let mut changed = cam.clone();
     changed["name"] = json!("Koridor 1 (yeni)");
