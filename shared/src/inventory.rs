@@ -188,7 +188,7 @@ pub struct AssetFields {
 
 /// Collects field errors so that a form learns about every bad field at once.
 #[derive(Debug, Default)]
-pub struct Errors(pub Vec<FieldError>);
+pub(crate) struct Errors(pub(crate) Vec<FieldError>);
 
 impl Errors {
     fn take<T>(&mut self, field: &str, r: Result<T, ErrorCode>) -> Option<T> {

@@ -176,14 +176,6 @@ pub async fn check_references<D: Device>(app: &App, ctx: &Ctx, d: &D) -> AppResu
     Ok(())
 }
 
-/// A lost race on an identity key reads as the same 409 as a found duplicate.
-fn identity_race(e: sqlx::Error) -> AppError {
-    match crate::db::unique_violation(&e) {
-        Some(_) => AppError::conflict(vec![FieldError::new("ip", ErrorCode::Conflict)]),
-        None => e.into(),
-    }
-}
-
 fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
 }
@@ -204,10 +196,9 @@ async fn create<D: Device>(
     check_references(&app, &ctx, &d).await?;
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
-    repo::insert(&mut tx, &d, now).await?;
-    repo::claim_identities(&mut tx, D::KIND, &c.id, &repo::identity_keys(&c.asset))
-        .await
-        .map_err(identity_race)?;
+    // Identity keys were checked above; a writer that took one since then
+    // makes this fail with a unique violation, answered as a 409.
+    repo::insert_many(&mut tx, app.db.backend, std::slice::from_ref(&d), now).await?;
     audit::append(
         &mut tx,
         app.db.backend,
@@ -245,9 +236,7 @@ async fn update<D: Device>(
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
     repo::update(&mut tx, &d, now).await?;
-    repo::claim_identities(&mut tx, D::KIND, &id, &repo::identity_keys(&c.asset))
-        .await
-        .map_err(identity_race)?;
+    repo::claim_identities(&mut tx, D::KIND, &id, &repo::identity_keys(&c.asset)).await?;
     audit::append(
         &mut tx,
         app.db.backend,

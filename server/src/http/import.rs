@@ -219,10 +219,6 @@ async fn import(
 }
 
 async fn export(State(app): State<App>, ctx: Ctx) -> AppResult<Response> {
-    let q = ListQuery {
-        limit: Some(u32::MAX),
-        ..Default::default()
-    };
     let mut all = Vec::new();
     // Page through so a huge inventory never needs one giant query result.
     let mut offset = 0u32;
@@ -233,7 +229,7 @@ async fn export(State(app): State<App>, ctx: Ctx) -> AppResult<Response> {
             &ListQuery {
                 offset: Some(offset),
                 limit: Some(10_000),
-                ..q.clone()
+                ..Default::default()
             },
         )
         .await?;

@@ -117,14 +117,6 @@ impl Ctx {
             })
         }
     }
-
-    pub fn require(&self, p: Permission) -> AppResult<()> {
-        if self.user.role.allows(p) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden())
-        }
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {

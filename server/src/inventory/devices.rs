@@ -301,27 +301,6 @@ pub async fn list<D: Device>(
     })
 }
 
-pub async fn insert<D: Device>(tx: &mut WriteTx, d: &D, now: i64) -> Result<(), sqlx::Error> {
-    let mut cols: Vec<&str> = COMMON_COLUMNS.to_vec();
-    cols.extend_from_slice(D::EXTRA_COLUMNS);
-    let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        D::TABLE,
-        cols.join(", "),
-        params.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for v in common_values(d, now, now)
-        .into_iter()
-        .chain(d.extra_values())
-    {
-        q = v.bind(q);
-    }
-    q.execute(tx.conn()).await?;
-    Ok(())
-}
-
 /// Bound parameters per multi-row statement. PostgreSQL gains from big
 /// statements (fewer round trips); SQLite runs in-process and binding cost
 /// grows faster than linearly with the parameter count in sqlx, so smaller
@@ -333,8 +312,9 @@ pub fn max_params(backend: Backend) -> usize {
     }
 }
 
-/// Inserts many new devices in multi-row statements (CSV import). The rows
-/// are new, so their identity keys are inserted without clearing old ones.
+/// Inserts new devices, with their identity keys, in multi-row statements
+/// (one device from a form, thousands from a CSV import). The devices are
+/// new, so there are no old identity keys to clear.
 pub async fn insert_many<D: Device>(
     tx: &mut WriteTx,
     backend: Backend,
