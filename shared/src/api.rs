@@ -44,6 +44,14 @@ pub struct SessionInfo {
     pub csrf_token: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+    /// How many days after its last contact with the server the app keeps
+    /// working offline with this login (server setting `offline_days`).
+    #[serde(default = "default_offline_days")]
+    pub offline_days: u32,
+}
+
+fn default_offline_days() -> u32 {
+    7
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]

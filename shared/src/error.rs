@@ -47,6 +47,13 @@ pub enum ErrorCode {
     MissingColumn,
     WeakPassword,
     NotInScope,
+    // Sync protocol.
+    ClientOutdated,
+    ServerOutdated,
+    ClockAhead,
+    NotSyncable,
+    UnknownField,
+    SyncRejected,
 }
 
 impl ErrorCode {
@@ -119,6 +126,32 @@ impl ErrorCode {
             MissingColumn => ("missing_column", "Zorunlu sütun eksik.", "A required column is missing."),
             WeakPassword => ("weak_password", "Şifre en az 10 karakter olmalı.", "Password must be at least 10 characters."),
             NotInScope => ("not_in_scope", "Bu saha yetki alanınızda değil.", "This site is outside your scope."),
+            ClientOutdated => (
+                "client_outdated",
+                "Uygulamanın yeni bir sürümü var: göndermeden önce sayfayı yenileyip güncelleyin. Gönderilmemiş değişiklikleriniz cihazda saklı.",
+                "A newer version of the app is required: reload the page to update before syncing. Your unsent changes are kept on this device.",
+            ),
+            ServerOutdated => (
+                "server_outdated",
+                "Sunucu bu uygulama sürümünden eski; yöneticinize sunucuyu güncellemesini söyleyin.",
+                "The server is older than this app; ask your administrator to update it.",
+            ),
+            ClockAhead => (
+                "clock_ahead",
+                "Cihazın saati sunucudan çok ileride; tarih ve saati düzeltip değişikliği yeniden girin.",
+                "This device's clock is far ahead of the server; fix the date and time and enter the change again.",
+            ),
+            NotSyncable => (
+                "not_syncable",
+                "Bu tür kayıt çevrimdışı değiştirilemez; çevrimiçiyken düzenleyin.",
+                "This kind of record cannot be changed offline; edit it while online.",
+            ),
+            UnknownField => ("unknown_field", "Bilinmeyen alan.", "Unknown field."),
+            SyncRejected => (
+                "sync_rejected",
+                "Değişiklik sunucuda kabul edilmedi.",
+                "The server did not accept the change.",
+            ),
         }
     }
 
@@ -227,6 +260,12 @@ mod tests {
             MissingColumn,
             WeakPassword,
             NotInScope,
+            ClientOutdated,
+            ServerOutdated,
+            ClockAhead,
+            NotSyncable,
+            UnknownField,
+            SyncRejected,
         ] {
             let wire = serde_json::to_value(code).unwrap();
             assert_eq!(wire.as_str().unwrap(), code.as_str());

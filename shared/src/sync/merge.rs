@@ -70,10 +70,10 @@ pub struct FieldState {
     /// Versions that lost without anyone having replaced them knowingly,
     /// oldest first. Those with a value different from `current` are
     /// conflicts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub losers: Vec<Version>,
     /// Every HLC some write of this field declared it replaced on purpose.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub superseded: BTreeSet<Hlc>,
 }
 
@@ -124,7 +124,7 @@ pub struct Tombstone {
     pub hlc: Hlc,
     /// Every (field, version) some deleter was looking at: deleting those was
     /// deliberate and raises no conflict.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub seen: BTreeSet<(String, Hlc)>,
 }
 
@@ -133,7 +133,7 @@ pub struct Tombstone {
 pub struct RecordState {
     #[serde(default)]
     pub fields: BTreeMap<String, FieldState>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tombstone: Option<Tombstone>,
 }
 

@@ -9,6 +9,8 @@
 //! no random ids (ids come from the caller), and the module builds for
 //! `wasm32-unknown-unknown`.
 //!
+//! - [`edit`]: from an entity's JSON to field writes and back; conflict
+//!   resolution and the `seen` set of a delete.
 //! - [`hlc`]: the hybrid logical clock that orders every write, with a string
 //!   form that sorts like the timestamps for storage keys.
 //! - [`mutation`]: mutations, their kinds (upsert with per-field timestamps,
@@ -16,17 +18,22 @@
 //!   outbox with its monotonic mutation numbers.
 //! - [`merge`]: per-field last-writer-wins with conflict records, identity
 //!   fields, tombstones; a function of the set of writes, not their order.
+//! - [`protocol`]: the push and pull request and response bodies, the
+//!   schema version and the limits.
 //! - [`server`]: exactly-once application of a push, rejection without
 //!   wedging the queue, gap reports.
 
+pub mod edit;
 pub mod hlc;
 pub mod merge;
 pub mod mutation;
+pub mod protocol;
 pub mod server;
 
 #[cfg(test)]
 mod tests;
 
+pub use edit::{delete_seen, entity_fields, resolve_field, upsert_fields, NOT_SYNCED};
 pub use hlc::{Hlc, ParseHlcError};
 pub use merge::{
     is_identity_field, Conflict, Contender, FieldState, RecordState, Records, Tombstone, Version,
@@ -34,6 +41,10 @@ pub use merge::{
 };
 pub use mutation::{
     EntityKind, EntityRef, FieldWrite, Mutation, MutationKind, Outbox, RecordKey, ANSWER_FIELD,
+};
+pub use protocol::{
+    PullRequest, PullResponse, PushOutcome, PushRequest, PushResponse, PushResult, SyncRecord,
+    MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
 };
 pub use server::{
     apply, apply_with, well_formed, Applied, Gap, RejectReason, Rejection, ServerState,

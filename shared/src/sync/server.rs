@@ -85,9 +85,15 @@ pub enum RejectReason {
     /// A field with an empty name.
     #[error("a field name is empty")]
     EmptyFieldName,
-    /// Refused by a server rule (permission, scope, validation, uniqueness).
+    /// Refused by a server rule (permission, scope, validation, uniqueness);
+    /// `fields` says which fields, in the same form as an API error.
     #[error("{code:?}: {detail}")]
-    Refused { code: ErrorCode, detail: String },
+    Refused {
+        code: ErrorCode,
+        detail: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<crate::FieldError>,
+    },
 }
 
 /// [`apply_with`] without extra server rules.

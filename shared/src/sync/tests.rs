@@ -500,6 +500,7 @@ fn server_rules_refuse_through_the_check_and_still_advance() {
         Err(RejectReason::Refused {
             code: ErrorCode::Forbidden,
             detail: "not your site".into(),
+            fields: vec![],
         })
     };
     let err = apply_with(&mut state, &m, refuse).unwrap_err();
