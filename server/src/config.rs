@@ -48,6 +48,10 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     /// Session lifetime in hours (`GOZCU_SESSION_HOURS`).
     pub session_hours: u64,
+    /// Days the app keeps working offline after its last contact with the
+    /// server; when it comes back with an expired session it asks for the
+    /// password again and then sends its outbox.
+    pub offline_days: u32,
     /// Force the `Secure` cookie flag; by default it is set when the request
     /// came over https (directly or per `X-Forwarded-Proto`).
     pub secure_cookies: bool,
@@ -73,6 +77,7 @@ impl Default for Settings {
             master_key: None,
             admin_password: None,
             session_hours: 12,
+            offline_days: 7,
             secure_cookies: false,
             max_body_bytes: 256 * 1024,
             max_import_bytes: 20 * 1024 * 1024,

@@ -205,6 +205,7 @@ async fn login(State(app): State<App>, req: Request) -> AppResult<Response> {
         user: user.user,
         csrf_token: csrf,
         expires_at,
+        offline_days: app.settings.offline_days,
     };
     let mut resp = Json(info).into_response();
     resp.headers_mut().insert(
@@ -256,6 +257,7 @@ async fn me(State(app): State<App>, headers: HeaderMap) -> AppResult<Json<Sessio
         user: s.user,
         csrf_token: s.csrf_token,
         expires_at: s.expires_at,
+        offline_days: app.settings.offline_days,
     }))
 }
 
