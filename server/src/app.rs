@@ -24,6 +24,7 @@ pub struct AppInner {
     pub secrets: SecretBox,
     pub clock: Arc<dyn Clock>,
     pub ip_throttle: IpThrottle,
+    pub sync: crate::sync::SyncClock,
 }
 
 impl Deref for App {
@@ -55,7 +56,11 @@ impl App {
             settings.master_key.as_ref().map(|s| s.expose()),
             &settings.data_dir,
         )?;
+        let sync = crate::sync::SyncClock::load(&db)
+            .await
+            .context("loading the sync clock")?;
         Ok(App(Arc::new(AppInner {
+            sync,
             db,
             settings,
             secrets,

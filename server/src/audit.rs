@@ -42,7 +42,9 @@ pub struct Event<'a> {
     pub after: Option<Value>,
 }
 
-const PG_AUDIT_LOCK: i64 = 0x476f_7a63_7541;
+/// The PostgreSQL advisory lock that orders the audit chain and the sync
+/// change numbers across server processes.
+pub(crate) const PG_WRITE_LOCK: i64 = 0x476f_7a63_7541;
 
 pub async fn append(
     tx: &mut WriteTx,
@@ -67,7 +69,7 @@ pub async fn append_many(
 ) -> Result<i64, sqlx::Error> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(PG_AUDIT_LOCK)
+            .bind(PG_WRITE_LOCK)
             .execute(tx.conn())
             .await?;
     }

@@ -29,6 +29,19 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Offline sync tools.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncCommand {
+    /// Start a new sync epoch. Run after restoring the database from a
+    /// backup: every app then rebuilds its copy from the server and sends
+    /// its unsent changes again.
+    NewEpoch,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +81,9 @@ pub fn main() -> ExitCode {
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(settings).await,
+            Command::Sync {
+                command: SyncCommand::NewEpoch,
+            } => sync_new_epoch(settings).await,
         }
     });
     match result {
@@ -126,6 +142,26 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
+}
+
+async fn sync_new_epoch(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = App::open_default(settings).await?;
+    let epoch = crate::sync::new_epoch(&app.db).await?;
+    crate::audit::record(
+        &app.db,
+        app.now_ms(),
+        &crate::audit::Actor::system(),
+        crate::audit::Event {
+            action: "sync_new_epoch",
+            entity_type: "sync",
+            entity_id: Some(epoch.clone()),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    println!("new sync epoch {epoch}: apps will rebuild their copy and resend unsent changes");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {

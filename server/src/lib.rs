@@ -26,3 +26,4 @@ pub mod db;
 pub mod http;
 pub mod inventory;
 pub mod jobs;
+pub mod sync;

@@ -6,9 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use gozcu_shared::api::{AuditEntry, DeviceCredentials, ListQuery, Page};
-use gozcu_shared::inventory::{check_channel, Recorder};
+use gozcu_shared::inventory::{check_channel, DeviceKind, Recorder};
+use gozcu_shared::sync::{EntityKind, EntityRef};
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::json;
+use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::extract::{Json, Query};
@@ -17,6 +19,7 @@ use crate::app::App;
 use crate::audit::{self, Event};
 use crate::inventory::devices::{self as repo, Common};
 use crate::inventory::Device;
+use crate::sync;
 
 pub fn routes<D: Device>() -> Vec<Route> {
     use Permission::*;
@@ -139,24 +142,28 @@ async fn read<D: Device>(
 /// The rules that need other rows: the site exists and is in scope, the
 /// location is in that site, the recorder exists and has the channel, and
 /// no other device holds the same IP, MAC or serial.
-pub async fn check_references<D: Device>(app: &App, ctx: &Ctx, d: &D) -> AppResult<()> {
+pub async fn check_references<D: Device>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    d: &D,
+) -> AppResult<()> {
     let c = d.common();
     ctx.require_site(&c.site_id)?;
     let mut errors = Vec::new();
     let site: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
         .bind(c.site_id.to_string())
-        .fetch_optional(&app.db.pool)
+        .fetch_optional(&mut *conn)
         .await?;
     if site.is_none() {
         errors.push(FieldError::new("site_id", ErrorCode::UnknownSite));
     }
     if let Some(loc) = c.location_id {
-        if super::sites::location_site(app, &loc).await? != Some(c.site_id) {
+        if super::sites::location_site(conn, &loc).await? != Some(c.site_id) {
             errors.push(FieldError::new("location_id", ErrorCode::UnknownLocation));
         }
     }
     if let Some((recorder_id, channel)) = d.recorder_ref() {
-        match repo::get::<Recorder>(&app.db, &recorder_id).await? {
+        match repo::get_in::<Recorder>(conn, &recorder_id).await? {
             Some(r) if ctx.in_scope(&r.site_id) => {
                 if let Err(e) = check_channel(channel, r.channels) {
                     errors.push(e);
@@ -168,12 +175,21 @@ pub async fn check_references<D: Device>(app: &App, ctx: &Ctx, d: &D) -> AppResu
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    let conflicts =
-        repo::identity_conflicts(&app.db, &repo::identity_keys(&c.asset), &c.id).await?;
+    let conflicts = repo::identity_conflicts(conn, &repo::identity_keys(&c.asset), &c.id).await?;
     if !conflicts.is_empty() {
         return Err(AppError::conflict(conflicts));
     }
     Ok(())
+}
+
+/// The sync record of a device.
+pub fn entity<D: Device>(id: Uuid) -> EntityRef {
+    let kind = match D::KIND {
+        DeviceKind::Camera => EntityKind::Camera,
+        DeviceKind::Recorder => EntityKind::Recorder,
+        DeviceKind::Switch => EntityKind::Switch,
+    };
+    EntityRef { kind, id }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
@@ -193,12 +209,23 @@ async fn create<D: Device>(
         updated_at: now,
         ..d.common()
     });
-    check_references(&app, &ctx, &d).await?;
+    check_references(&mut *app.db.pool.acquire().await?, &ctx, &d).await?;
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
     // Identity keys were checked above; a writer that took one since then
     // makes this fail with a unique violation, answered as a 409.
-    repo::insert_many(&mut tx, app.db.backend, std::slice::from_ref(&d), now).await?;
+    repo::insert_many(tx.conn(), app.db.backend, std::slice::from_ref(&d), now).await?;
+    let after = to_json(&d)?;
+    sync::record_write(
+        tx.conn(),
+        app.db.backend,
+        &app.sync,
+        now,
+        entity::<D>(c.id),
+        None,
+        Some(&after),
+    )
+    .await?;
     audit::append(
         &mut tx,
         app.db.backend,
@@ -209,7 +236,7 @@ async fn create<D: Device>(
             entity_type: D::KIND.as_str(),
             entity_id: Some(c.id.to_string()),
             before: None,
-            after: Some(to_json(&d)?),
+            after: Some(after),
         },
     )
     .await?;
@@ -232,11 +259,22 @@ async fn update<D: Device>(
         updated_at: now,
         ..d.common()
     });
-    check_references(&app, &ctx, &d).await?;
+    check_references(&mut *app.db.pool.acquire().await?, &ctx, &d).await?;
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
-    repo::update(&mut tx, &d, now).await?;
-    repo::claim_identities(&mut tx, D::KIND, &id, &repo::identity_keys(&c.asset)).await?;
+    repo::update(tx.conn(), &d, now).await?;
+    repo::claim_identities(tx.conn(), D::KIND, &id, &repo::identity_keys(&c.asset)).await?;
+    let (before_json, after_json) = (to_json(&before)?, to_json(&d)?);
+    sync::record_write(
+        tx.conn(),
+        app.db.backend,
+        &app.sync,
+        now,
+        entity::<D>(id),
+        Some(&before_json),
+        Some(&after_json),
+    )
+    .await?;
     audit::append(
         &mut tx,
         app.db.backend,
@@ -246,8 +284,8 @@ async fn update<D: Device>(
             action: "update",
             entity_type: D::KIND.as_str(),
             entity_id: Some(id.to_string()),
-            before: Some(to_json(&before)?),
-            after: Some(to_json(&d)?),
+            before: Some(before_json),
+            after: Some(after_json),
         },
     )
     .await?;
@@ -263,7 +301,18 @@ async fn remove<D: Device>(
     let before = load::<D>(&app, &ctx, &id).await?;
     let now = app.now_ms();
     let mut tx = app.db.begin_write().await?;
-    repo::delete::<D>(&mut tx, &id).await?;
+    repo::delete::<D>(tx.conn(), &id).await?;
+    let before_json = to_json(&before)?;
+    sync::record_write(
+        tx.conn(),
+        app.db.backend,
+        &app.sync,
+        now,
+        entity::<D>(id),
+        Some(&before_json),
+        None,
+    )
+    .await?;
     audit::append(
         &mut tx,
         app.db.backend,
@@ -273,7 +322,7 @@ async fn remove<D: Device>(
             action: "delete",
             entity_type: D::KIND.as_str(),
             entity_id: Some(id.to_string()),
-            before: Some(to_json(&before)?),
+            before: Some(before_json),
             after: None,
         },
     )

@@ -26,6 +26,7 @@ use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::inventory::devices as repo;
+use crate::sync;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -198,7 +199,19 @@ async fn import(
         return Ok((status, Json(report)).into_response());
     }
     let mut tx = app.db.begin_write().await?;
-    repo::insert_many(&mut tx, app.db.backend, &cameras, now).await?;
+    repo::insert_many(tx.conn(), app.db.backend, &cameras, now).await?;
+    let writes = cameras
+        .iter()
+        .map(|c| {
+            Ok(sync::ServerWrite {
+                entity: super::devices::entity::<Camera>(c.id),
+                site_id: Some(c.site_id),
+                after: Some(serde_json::to_value(c)?),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .map_err(anyhow::Error::from)?;
+    sync::record_writes(tx.conn(), app.db.backend, &app.sync, now, writes).await?;
     let events = cameras
         .iter()
         .map(|c| {

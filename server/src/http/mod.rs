@@ -29,6 +29,7 @@ pub mod extract;
 pub mod import;
 pub mod openapi;
 pub mod sites;
+pub mod sync;
 pub mod users;
 pub mod warranty;
 
@@ -73,6 +74,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(devices::routes::<gozcu_shared::inventory::Switch>());
     all.extend(warranty::routes());
     all.extend(audit::routes());
+    all.extend(sync::routes());
     all
 }
 

@@ -14,6 +14,8 @@ use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::inventory::devices::Val;
+use crate::sync;
+use gozcu_shared::sync::{EntityKind, EntityRef};
 
 pub fn routes() -> Vec<Route> {
     let read = Access::Permission(Permission::InventoryRead);
@@ -347,6 +349,16 @@ async fn delete_row(
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
+    sync::record_write(
+        tx.conn(),
+        app.db.backend,
+        &app.sync,
+        now,
+        place_entity(entity, *id),
+        Some(&before),
+        None,
+    )
+    .await?;
     audit::append(
         &mut tx,
         app.db.backend,
@@ -501,6 +513,16 @@ async fn write_place(
         .execute(tx.conn())
         .await
         .map_err(duplicate("name"))?;
+    sync::record_write(
+        tx.conn(),
+        app.db.backend,
+        &app.sync,
+        now,
+        place_entity(entity, *id),
+        before.as_ref(),
+        Some(&after),
+    )
+    .await?;
     let event = Event {
         action: if before.is_some() { "update" } else { "create" },
         entity_type: entity,
@@ -511,6 +533,16 @@ async fn write_place(
     audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The sync record of a place.
+fn place_entity(entity: &str, id: Uuid) -> EntityRef {
+    let kind = match entity {
+        "site" => EntityKind::Site,
+        "building" => EntityKind::Building,
+        _ => EntityKind::Location,
+    };
+    EntityRef { kind, id }
 }
 
 fn text(v: &Option<String>) -> Val {
@@ -563,8 +595,16 @@ async fn delete_building(
 }
 
 /// A location's site, through its building.
-pub async fn location_site(app: &App, location_id: &Uuid) -> AppResult<Option<Uuid>> {
-    let site: Option<String> = sqlx::query_scalar("SELECT b.site_id FROM locations l JOIN buildings b ON b.id = l.building_id WHERE l.id = $1").bind(location_id.to_string()).fetch_optional(&app.db.pool).await?;
+pub async fn location_site(
+    conn: &mut sqlx::AnyConnection,
+    location_id: &Uuid,
+) -> AppResult<Option<Uuid>> {
+    let site: Option<String> = sqlx::query_scalar(
+        "SELECT b.site_id FROM locations l JOIN buildings b ON b.id = l.building_id WHERE l.id = $1",
+    )
+    .bind(location_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(site.and_then(|s| Uuid::parse_str(&s).ok()))
 }
 
@@ -579,7 +619,7 @@ async fn load_location(app: &App, ctx: &Ctx, id: &Uuid) -> AppResult<(Location, 
         .map(location_from)
         .transpose()?
         .ok_or_else(AppError::not_found)?;
-    let site = location_site(app, id)
+    let site = location_site(&mut *app.db.pool.acquire().await?, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     if !ctx.in_scope(&site) {

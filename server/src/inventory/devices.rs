@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Any, AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::db::{Backend, Db, WriteTx};
@@ -196,6 +196,14 @@ fn common_values<D: Device>(d: &D, created_at: i64, updated_at: i64) -> Vec<Val>
 }
 
 pub async fn get<D: Device>(db: &Db, id: &Uuid) -> Result<Option<D>, sqlx::Error> {
+    get_in::<D>(&mut *db.pool.acquire().await?, id).await
+}
+
+/// [`get`] on a given connection, to see a transaction's own writes.
+pub async fn get_in<D: Device>(
+    conn: &mut AnyConnection,
+    id: &Uuid,
+) -> Result<Option<D>, sqlx::Error> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = $1",
         select_list::<D>(),
@@ -203,7 +211,7 @@ pub async fn get<D: Device>(db: &Db, id: &Uuid) -> Result<Option<D>, sqlx::Error
     );
     let row = sqlx::query(&sql)
         .bind(id.to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(row_to::<D>).transpose()
 }
@@ -316,7 +324,7 @@ pub fn max_params(backend: Backend) -> usize {
 /// (one device from a form, thousands from a CSV import). The devices are
 /// new, so there are no old identity keys to clear.
 pub async fn insert_many<D: Device>(
-    tx: &mut WriteTx,
+    conn: &mut AnyConnection,
     backend: Backend,
     devices: &[D],
     now: i64,
@@ -348,7 +356,7 @@ pub async fn insert_many<D: Device>(
                 q = v.bind(q);
             }
         }
-        q.execute(tx.conn()).await?;
+        q.execute(&mut *conn).await?;
     }
     let keys: Vec<(String, String)> = devices
         .iter()
@@ -371,12 +379,16 @@ pub async fn insert_many<D: Device>(
         for (key, id) in chunk {
             q = q.bind(key.clone()).bind(D::KIND.as_str()).bind(id.clone());
         }
-        q.execute(tx.conn()).await?;
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-pub async fn update<D: Device>(tx: &mut WriteTx, d: &D, now: i64) -> Result<(), sqlx::Error> {
+pub async fn update<D: Device>(
+    conn: &mut AnyConnection,
+    d: &D,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let mut cols: Vec<&str> = COMMON_COLUMNS.to_vec();
     cols.extend_from_slice(D::EXTRA_COLUMNS);
     let mut values: Vec<Val> = common_values(d, now, now)
@@ -407,18 +419,18 @@ pub async fn update<D: Device>(tx: &mut WriteTx, d: &D, now: i64) -> Result<(), 
     for v in values {
         q = v.bind(q);
     }
-    id.bind(q).execute(tx.conn()).await?;
+    id.bind(q).execute(&mut *conn).await?;
     Ok(())
 }
 
-pub async fn delete<D: Device>(tx: &mut WriteTx, id: &Uuid) -> Result<(), sqlx::Error> {
+pub async fn delete<D: Device>(conn: &mut AnyConnection, id: &Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM device_identities WHERE device_id = $1")
         .bind(id.to_string())
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
     sqlx::query(&format!("DELETE FROM {} WHERE id = $1", D::TABLE))
         .bind(id.to_string())
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -444,7 +456,7 @@ pub fn identity_keys(a: &AssetFields) -> Vec<(String, &'static str, ErrorCode)> 
 
 /// Which of `keys` already belong to another device.
 pub async fn identity_conflicts(
-    db: &Db,
+    conn: &mut AnyConnection,
     keys: &[(String, &'static str, ErrorCode)],
     own_id: &Uuid,
 ) -> Result<Vec<FieldError>, sqlx::Error> {
@@ -453,7 +465,7 @@ pub async fn identity_conflicts(
         let owner: Option<String> =
             sqlx::query_scalar("SELECT device_id FROM device_identities WHERE identity = $1")
                 .bind(key)
-                .fetch_optional(&db.pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         if owner.is_some_and(|o| o != own_id.to_string()) {
             errors.push(FieldError::new(*field, *code));
@@ -465,14 +477,14 @@ pub async fn identity_conflicts(
 /// Replaces a device's identity keys. A concurrent writer that took the same
 /// key first makes this fail with a unique violation.
 pub async fn claim_identities(
-    tx: &mut WriteTx,
+    conn: &mut AnyConnection,
     kind: DeviceKind,
     id: &Uuid,
     keys: &[(String, &'static str, ErrorCode)],
 ) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM device_identities WHERE device_id = $1")
         .bind(id.to_string())
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
     for (key, _, _) in keys {
         sqlx::query(
@@ -481,7 +493,7 @@ pub async fn claim_identities(
         .bind(key)
         .bind(kind.as_str())
         .bind(id.to_string())
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

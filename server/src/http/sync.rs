@@ -1,0 +1,485 @@
+//! `POST /api/v1/sync/push` and `POST /api/v1/sync/pull` (docs/sync.md).
+//!
+//! A push is applied in order, exactly once per mutation number. Each
+//! mutation is merged with the shared rules and then *projected*: the merged
+//! record is turned back into its entity (a camera, …) and goes through the
+//! same normalisation and reference checks as a REST write, inside a
+//! savepoint. A mutation that fails is rolled back to that savepoint and
+//! reported as rejected; the client's number advances anyway, so one bad
+//! change never blocks the ones behind it. Mutations are committed in
+//! batches together with the client's last processed number, so a server
+//! killed mid-push keeps a consistent prefix and the retry skips exactly it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::post;
+use gozcu_shared::inventory::{Camera, Recorder, Switch};
+use gozcu_shared::sync::{
+    entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Gap, Mutation, MutationKind,
+    PullRequest, PullResponse, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey,
+    RejectReason, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS,
+    SCHEMA_VERSION,
+};
+use gozcu_shared::{ErrorCode, FieldError, Permission};
+use serde_json::Value;
+use sqlx::{AnyConnection, Connection};
+
+use super::devices::check_references;
+use super::extract::Json;
+use super::{Access, AppError, AppResult, Ctx, Route};
+use crate::app::App;
+use crate::audit::{self, Event};
+use crate::inventory::devices::{self as repo, Common};
+use crate::inventory::Device;
+use crate::sync::{self, store, Stored};
+
+/// Mutations per transaction: small enough that a batch commits quickly
+/// and a killed server loses little work, large enough to amortise the
+/// commit.
+const BATCH: usize = 250;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::POST,
+            path: "/api/v1/sync/push",
+            access: Access::Session,
+            tag: "sync",
+            summary: "Apply a client's outbox in order, exactly once (docs/sync.md)",
+            request: None,
+            response: None,
+            handler: post(push),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/sync/pull",
+            access: Access::Session,
+            tag: "sync",
+            summary: "Records changed since a cursor, in the user's scope (docs/sync.md)",
+            request: None,
+            response: None,
+            handler: post(pull),
+        },
+    ]
+}
+
+/// Refuses clients built for another version of the protocol before they
+/// can change anything.
+fn check_schema(version: u32) -> AppResult<()> {
+    if version < SCHEMA_VERSION {
+        return Err(AppError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::ClientOutdated,
+        ));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ServerOutdated,
+        ));
+    }
+    Ok(())
+}
+
+async fn pull(
+    State(app): State<App>,
+    ctx: Ctx,
+    Json(req): Json<PullRequest>,
+) -> AppResult<Json<PullResponse>> {
+    check_schema(req.schema_version)?;
+    let now = app.now_ms();
+    let epoch = sync::epoch(&app.db).await?;
+    let reset = req.epoch.as_deref() != Some(epoch.as_str());
+    let cursor = if reset { 0 } else { req.cursor };
+    let limit = req
+        .limit
+        .unwrap_or(PULL_LIMIT_DEFAULT)
+        .clamp(1, PULL_LIMIT_MAX);
+    let (records, more) = store::changes(&app.db, ctx.scope(), cursor, limit).await?;
+    let next = records.last().map_or(cursor, |r| r.seq);
+    let mut conn = app.db.pool.acquire().await?;
+    let last_processed = match store::client(&mut conn, &req.client_id).await? {
+        Some((owner, last)) if owner == ctx.user.id => last,
+        _ => 0,
+    };
+    Ok(Json(PullResponse {
+        epoch,
+        reset,
+        records,
+        cursor: next,
+        more,
+        last_processed,
+        server_time_ms: now,
+    }))
+}
+
+async fn push(
+    State(app): State<App>,
+    ctx: Ctx,
+    Json(req): Json<PushRequest>,
+) -> AppResult<Json<PushResponse>> {
+    check_schema(req.schema_version)?;
+    if req.mutations.len() > PUSH_MAX_MUTATIONS {
+        return Err(AppError::validation(vec![FieldError::new(
+            "mutations",
+            ErrorCode::TooLong,
+        )]));
+    }
+    if req.mutations.iter().any(|m| m.client_id != req.client_id) {
+        return Err(AppError::validation(vec![FieldError::new(
+            "client_id",
+            ErrorCode::BadRequest,
+        )]));
+    }
+    let mut results = Vec::with_capacity(req.mutations.len());
+    let mut last = 0;
+    // An empty push still answers the client's number and registers it.
+    let batches: Vec<&[Mutation]> = if req.mutations.is_empty() {
+        vec![&[]]
+    } else {
+        req.mutations.chunks(BATCH).collect()
+    };
+    for batch in batches {
+        let now = app.now_ms();
+        let mut tx = app.db.begin_write().await?;
+        store::lock(tx.conn(), app.db.backend).await?;
+        // Read under the lock: two pushes of the same client (a retry while
+        // the first is still running) are applied one after the other.
+        last = match store::client(tx.conn(), &req.client_id).await? {
+            Some((owner, _)) if owner != ctx.user.id => {
+                return Err(AppError::conflict(vec![FieldError::new(
+                    "client_id",
+                    ErrorCode::Conflict,
+                )]));
+            }
+            Some((_, last)) => last,
+            None => 0,
+        };
+        let keys: Vec<RecordKey> = batch.iter().map(|m| m.kind.key()).collect();
+        let mut batch_state = Batch {
+            records: store::load(tx.conn(), app.db.backend, &keys).await?,
+            changed: BTreeMap::new(),
+            events: Vec::new(),
+        };
+        for m in batch {
+            let outcome =
+                apply_one(&app, &ctx, tx.conn(), m, &mut last, &mut batch_state, now).await?;
+            results.push(PushResult {
+                mutation_id: m.mutation_id,
+                outcome,
+            });
+        }
+        store::save(tx.conn(), app.db.backend, batch_state.changed).await?;
+        store::set_client(tx.conn(), &req.client_id, &ctx.user.id, last, now).await?;
+        let events: Vec<Event<'_>> = batch_state
+            .events
+            .into_iter()
+            .map(|e| Event {
+                action: e.action,
+                entity_type: e.entity_type,
+                entity_id: Some(e.id),
+                before: e.before,
+                after: e.after,
+            })
+            .collect();
+        if !events.is_empty() {
+            audit::append_many(&mut tx, app.db.backend, now, &ctx.actor(), events).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(Json(PushResponse {
+        epoch: sync::epoch(&app.db).await?,
+        last_processed: last,
+        results,
+        server_time_ms: app.now_ms(),
+    }))
+}
+
+/// The records one batch touches, as loaded and as changed, and the audit
+/// entries it writes.
+struct Batch {
+    records: HashMap<RecordKey, Stored>,
+    changed: BTreeMap<RecordKey, Stored>,
+    events: Vec<SyncEvent>,
+}
+
+impl Batch {
+    fn current(&self, key: &RecordKey) -> Stored {
+        self.changed
+            .get(key)
+            .or_else(|| self.records.get(key))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+struct SyncEvent {
+    action: &'static str,
+    entity_type: &'static str,
+    id: String,
+    before: Option<Value>,
+    after: Option<Value>,
+}
+
+fn refused(code: ErrorCode, fields: Vec<FieldError>) -> RejectReason {
+    RejectReason::Refused {
+        code,
+        detail: code.as_str().to_owned(),
+        fields,
+    }
+}
+
+/// Applies one mutation of a push; `Err` only for a database failure that
+/// must abort the whole batch (the client then retries it).
+async fn apply_one(
+    app: &App,
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    m: &Mutation,
+    last: &mut u64,
+    batch: &mut Batch,
+    now: i64,
+) -> AppResult<PushOutcome> {
+    if m.mutation_id <= *last {
+        return Ok(PushOutcome::AlreadyProcessed);
+    }
+    let gap = (m.mutation_id > *last + 1).then_some(Gap {
+        expected: *last + 1,
+        received: m.mutation_id,
+    });
+    *last = m.mutation_id;
+    let reject = |reason| Ok(PushOutcome::Rejected { gap, reason });
+
+    if let Err(reason) = well_formed(m) {
+        return reject(reason);
+    }
+    if newest_timestamp(m) > now.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return reject(refused(ErrorCode::ClockAhead, vec![]));
+    }
+    let (entity, needed) = match &m.kind {
+        MutationKind::Upsert { entity, .. } => (*entity, Permission::InventoryWrite),
+        MutationKind::Delete { entity, .. } => (*entity, Permission::InventoryDelete),
+        // Checklists arrive with their own issue; until then their answers
+        // are refused rather than stored where nothing reads them.
+        MutationKind::ChecklistAnswer { .. } => {
+            return reject(refused(ErrorCode::NotSyncable, vec![]))
+        }
+    };
+    if !matches!(
+        entity.kind,
+        EntityKind::Camera | EntityKind::Recorder | EntityKind::Switch
+    ) {
+        return reject(refused(ErrorCode::NotSyncable, vec![]));
+    }
+    if !ctx.user.role.allows(needed) {
+        return reject(refused(ErrorCode::Forbidden, vec![]));
+    }
+    let key = m.kind.key();
+    let before = batch.current(&key);
+    if before.site_id.is_some_and(|s| !ctx.in_scope(&s)) {
+        return reject(refused(
+            ErrorCode::NotInScope,
+            vec![FieldError::new("site_id", ErrorCode::NotInScope)],
+        ));
+    }
+    let mut after = before.clone();
+    after.state.merge(m.hlc, &m.kind);
+    app.sync.observe(&m.hlc, now);
+
+    let mut sp = conn.begin().await?;
+    let projected = match entity.kind {
+        EntityKind::Camera => project::<Camera>(app, ctx, &mut sp, entity, &after, now).await,
+        EntityKind::Recorder => project::<Recorder>(app, ctx, &mut sp, entity, &after, now).await,
+        EntityKind::Switch => project::<Switch>(app, ctx, &mut sp, entity, &after, now).await,
+        _ => unreachable!("checked above"),
+    };
+    let projection = match projected {
+        Ok(p) => {
+            sp.commit().await?;
+            p
+        }
+        Err(e) => {
+            sp.rollback().await?;
+            return match rejection_of(e) {
+                Ok(reason) => reject(reason),
+                Err(e) => Err(e),
+            };
+        }
+    };
+    if let Some(p) = projection {
+        // What the inventory now holds (normalised: trimmed text, canonical
+        // MAC, …) is written back as a server edit, so the synced record and
+        // the inventory row never disagree.
+        if let Some(normalised) = &p.after {
+            app.sync.observe_record(&after.state, now);
+            let hlc = app.sync.tick(now);
+            let fields = upsert_fields(Some(&after.state), &entity_fields(normalised), hlc);
+            if !fields.is_empty() {
+                after
+                    .state
+                    .merge(hlc, &MutationKind::Upsert { entity, fields });
+            }
+        }
+        if p.site_id.is_some() {
+            after.site_id = p.site_id;
+        }
+        if let Some(event) = p.event {
+            batch.events.push(event);
+        }
+    }
+    let opened = after
+        .state
+        .conflicts(key)
+        .into_iter()
+        .filter(|c| !before.state.conflicts(key).contains(c))
+        .collect();
+    batch.changed.insert(key, after);
+    Ok(PushOutcome::Accepted {
+        gap,
+        conflicts: opened,
+    })
+}
+
+/// The newest timestamp anywhere in a mutation.
+fn newest_timestamp(m: &Mutation) -> i64 {
+    let mut newest = m.hlc.wall_ms;
+    if let MutationKind::Upsert { fields, .. } = &m.kind {
+        for w in fields.values() {
+            newest = newest.max(w.hlc.wall_ms);
+        }
+    }
+    newest
+}
+
+/// Turns a failed projection into the reason the app shows, or passes on a
+/// failure that is the server's and not the mutation's.
+fn rejection_of(e: AppError) -> Result<RejectReason, AppError> {
+    match e {
+        AppError::Api { code, fields, .. } => Ok(refused(code, fields)),
+        AppError::Db(sqlx::Error::Database(db))
+            if db.is_unique_violation() || db.is_foreign_key_violation() =>
+        {
+            Ok(refused(ErrorCode::Conflict, vec![]))
+        }
+        other => Err(other),
+    }
+}
+
+/// What projecting a merged record onto its inventory table did.
+struct Projection {
+    site_id: Option<uuid::Uuid>,
+    /// The entity as written (normalised), `None` when deleted.
+    after: Option<Value>,
+    event: Option<SyncEvent>,
+}
+
+/// Writes the merged record's visible state to the device table with the
+/// rules of a REST write. `Ok(None)`: nothing visible changed.
+async fn project<D: Device>(
+    app: &App,
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    entity: EntityRef,
+    merged: &Stored,
+    now: i64,
+) -> AppResult<Option<Projection>> {
+    let existing = repo::get_in::<D>(conn, &entity.id).await?;
+    let existing_json = existing.as_ref().map(to_json).transpose()?;
+    let Some(values) = merged.state.values() else {
+        let Some(existing) = existing else {
+            return Ok(None);
+        };
+        ctx.require_site(&existing.common().site_id)?;
+        repo::delete::<D>(conn, &entity.id).await?;
+        return Ok(Some(Projection {
+            site_id: Some(existing.common().site_id),
+            after: None,
+            event: Some(SyncEvent {
+                action: "sync_delete",
+                entity_type: D::KIND.as_str(),
+                id: entity.id.to_string(),
+                before: existing_json,
+                after: None,
+            }),
+        }));
+    };
+    let mut object = values.clone();
+    object.insert("id".into(), Value::String(entity.id.to_string()));
+    let d: D = serde_json::from_value(Value::Object(object))
+        .map_err(|e| AppError::validation(vec![deserialize_error(&e.to_string())]))?;
+    // A field the entity does not have would be stored and synced forever
+    // without ever reaching the inventory.
+    let known = entity_fields(&to_json(&d)?);
+    let unknown: Vec<FieldError> = values
+        .keys()
+        .filter(|k| !known.contains_key(*k))
+        .map(|k| FieldError::new(k.clone(), ErrorCode::UnknownField))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::validation(unknown));
+    }
+    let d = d.normalize().map_err(AppError::validation)?;
+    if let Some(e) = &existing {
+        ctx.require_site(&e.common().site_id)?;
+    }
+    let d = d.clone().with_common(Common {
+        id: entity.id,
+        has_credentials: existing
+            .as_ref()
+            .is_some_and(|e| e.common().has_credentials),
+        updated_at: existing.as_ref().map_or(now, |e| e.common().updated_at),
+        ..d.common()
+    });
+    check_references(conn, ctx, &d).await?;
+    let after_json = to_json(&d)?;
+    if existing_json.as_ref() == Some(&after_json) {
+        return Ok(Some(Projection {
+            site_id: Some(d.common().site_id),
+            after: Some(after_json),
+            event: None,
+        }));
+    }
+    let d = d.clone().with_common(Common {
+        updated_at: now,
+        ..d.common()
+    });
+    let c = d.common();
+    let action = if existing.is_some() {
+        repo::update(conn, &d, now).await?;
+        repo::claim_identities(conn, D::KIND, &c.id, &repo::identity_keys(&c.asset)).await?;
+        "sync_update"
+    } else {
+        repo::insert_many(conn, app.db.backend, std::slice::from_ref(&d), now).await?;
+        "sync_create"
+    };
+    let after_json = to_json(&d)?;
+    Ok(Some(Projection {
+        site_id: Some(c.site_id),
+        after: Some(after_json.clone()),
+        event: Some(SyncEvent {
+            action,
+            entity_type: D::KIND.as_str(),
+            id: entity.id.to_string(),
+            before: existing_json,
+            after: Some(after_json),
+        }),
+    }))
+}
+
+/// A field error from a serde message: a missing field names itself; a
+/// value of the wrong type cannot be traced to its field by serde_json, so
+/// it is reported on the record.
+fn deserialize_error(message: &str) -> FieldError {
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(field) = rest.split('`').next() {
+            return FieldError::new(field, ErrorCode::Required);
+        }
+    }
+    FieldError::new("record", ErrorCode::Validation)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> AppResult<Value> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
+}
