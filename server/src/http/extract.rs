@@ -38,6 +38,16 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// Reads a JSON body allowed to be larger than the default limit (a sync
+/// push of a day's work offline), up to `limit` bytes.
+pub async fn large_json<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, AppError> {
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::bad_request(ErrorCode::InvalidJson, e.to_string()))
+}
+
 pub fn bytes_rejection(b: BytesRejection) -> AppError {
     if b.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge)

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
@@ -27,7 +27,7 @@ use serde_json::Value;
 use sqlx::{AnyConnection, Connection};
 
 use super::devices::check_references;
-use super::extract::Json;
+use super::extract::{large_json, Json};
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
@@ -115,11 +115,8 @@ async fn pull(
     }))
 }
 
-async fn push(
-    State(app): State<App>,
-    ctx: Ctx,
-    Json(req): Json<PushRequest>,
-) -> AppResult<Json<PushResponse>> {
+async fn push(State(app): State<App>, ctx: Ctx, req: Request) -> AppResult<Json<PushResponse>> {
+    let req: PushRequest = large_json(req, app.settings.max_import_bytes).await?;
     check_schema(req.schema_version)?;
     if req.mutations.len() > PUSH_MAX_MUTATIONS {
         return Err(AppError::validation(vec![FieldError::new(
