@@ -1,7 +1,9 @@
-//! The root of the app: language and session contexts, start-up session
-//! restore, and the router. Pages read the session through [`use_session`]
-//! and ask [`can`] before showing a button; the server enforces the same
-//! matrix, so hiding is only about not offering what would be refused.
+//! The root of the app: language, session and sync contexts, start-up
+//! session restore (from the server, or from the offline login when the
+//! server cannot be reached), and the router. Pages read the session through
+//! [`use_session`] and ask [`can`] before showing a button; the server
+//! enforces the same matrix, so hiding is only about not offering what would
+//! be refused.
 
 use gozcu_shared::api::SessionInfo;
 use gozcu_shared::inventory::{DeviceKind, Site};
@@ -13,8 +15,11 @@ use leptos_router::path;
 
 use crate::api::{self, ApiFailure};
 use crate::components::header::Header;
+use crate::components::reauth::ReauthPrompt;
+use crate::components::update::UpdateBanner;
 use crate::i18n::{self, tr, LangCtx, K};
 use crate::routes;
+use crate::sync::{self, engine, SyncSignals};
 
 #[derive(Clone, Copy)]
 pub struct SessionCtx(pub RwSignal<Option<SessionInfo>>);
@@ -69,17 +74,59 @@ pub fn App() -> impl IntoView {
 
     let session = RwSignal::new(None::<SessionInfo>);
     provide_context(SessionCtx(session));
+    let signals = SyncSignals::new();
+    provide_context(signals);
+    sync::install(signals);
     let booting = RwSignal::new(true);
-    // An expired session anywhere sends the user back to the login form
-    // instead of leaving every page showing "log in" errors.
+    // An expired session no longer throws the user out: the page (and any
+    // half-filled form) stays, and a password prompt appears; the outbox is
+    // pushed once the user has logged in again.
     api::on_unauthenticated(move || {
         if session.with_untracked(Option::is_some) {
-            session.set(None);
+            signals.reauth.set(true);
         }
     });
+    // Whether the session being set was confirmed by the server just now
+    // (false for an offline start from the stored login).
+    let confirmed = StoredValue::new(true);
+    Effect::new(move |_| {
+        let s = session.get();
+        sync::login::set_current(s.clone());
+        match s {
+            Some(s) => {
+                let online = confirmed.get_value();
+                confirmed.set_value(true);
+                spawn_local(async move {
+                    if let Err(e) = engine::start(&s, online).await {
+                        leptos::logging::error!("cannot open the offline store: {e}");
+                    }
+                });
+            }
+            None => engine::stop(),
+        }
+    });
+    // The browser's own idea of the network is a hint worth acting on.
+    let online_listener = window_event_listener(leptos::ev::online, move |_| engine::sync_now());
+    let offline_listener = window_event_listener(leptos::ev::offline, move |_| {
+        signals.status.update(|s| s.online = false);
+    });
+    on_cleanup(move || {
+        online_listener.remove();
+        offline_listener.remove();
+    });
     spawn_local(async move {
-        if let Ok(s) = api::auth::me().await {
-            session.set(Some(s));
+        match api::auth::me().await {
+            Ok(s) => session.set(Some(s)),
+            // No answer from the server: work offline with the stored login.
+            Err(ApiFailure::Network(_)) => {
+                if let Some(s) = sync::login::offline_session().await {
+                    api::set_csrf(Some(s.csrf_token.clone()));
+                    confirmed.set_value(false);
+                    signals.status.update(|st| st.online = false);
+                    session.set(Some(s));
+                }
+            }
+            Err(_) => {}
         }
         booting.set(false);
     });
@@ -107,6 +154,8 @@ fn Shell() -> impl IntoView {
     provide_context(SitesCtx(sites));
     view! {
         <Header/>
+        <UpdateBanner/>
+        <ReauthPrompt/>
         <main id="main">
             <Routes fallback=|| view! { <p class="empty">{tr(K::NotFoundPage)}</p> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/cameras"/> }/>
@@ -124,6 +173,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/import") view=routes::import::ImportPage/>
                 <Route path=path!("/warranty") view=routes::warranty::WarrantyPage/>
                 <Route path=path!("/users") view=routes::users::UsersPage/>
+                <Route path=path!("/sync") view=routes::sync::SyncPage/>
             </Routes>
         </main>
     }

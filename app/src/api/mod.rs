@@ -1,7 +1,7 @@
 //! The only code in the app that talks to the network. Every read and every
-//! mutation goes through a typed function of one of the submodules, so the
-//! offline outbox that comes next can be slotted in here without touching
-//! the pages.
+//! request goes through a typed function of one of the submodules. Inventory
+//! changes do not call the device endpoints directly any more: they go
+//! through [`crate::sync`] (outbox first), which pushes them with [`sync`].
 //!
 //! Layout:
 //! - [`auth`]: login, logout, the current session.
@@ -9,6 +9,7 @@
 //! - [`cameras`], [`recorders`], [`switches`]: the device inventories.
 //! - [`warranty`]: expiring warranties and their acknowledgement.
 //! - [`users`]: user administration.
+//! - [`sync`]: the offline sync's push and pull.
 
 pub mod auth;
 pub mod cameras;
@@ -16,6 +17,7 @@ mod devices;
 pub mod recorders;
 pub mod sites;
 pub mod switches;
+pub mod sync;
 pub mod users;
 pub mod warranty;
 

@@ -13,4 +13,5 @@ mod jobs;
 mod permissions;
 mod scope;
 mod secrets;
+mod sync;
 mod warranty;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gozcu_server::app::App;
 use gozcu_server::clock::FakeClock;
 use gozcu_server::config::{Secret, Settings};
+use gozcu_shared::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -252,6 +253,32 @@ impl Client {
         b["id"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /api/v1/sync/push` with a typed body; the raw answer.
+    pub async fn push(&self, req: &PushRequest) -> (StatusCode, Value) {
+        self.post("/api/v1/sync/push", serde_json::to_value(req).unwrap())
+            .await
+    }
+
+    /// A push that must succeed as a whole (single mutations may still be
+    /// rejected inside the answer).
+    pub async fn push_ok(&self, req: &PushRequest) -> PushResponse {
+        let (s, b) = self.push(req).await;
+        assert_eq!(s, StatusCode::OK, "push: {b}");
+        serde_json::from_value(b).expect("a PushResponse")
+    }
+
+    /// `POST /api/v1/sync/pull` with a typed body; the raw answer.
+    pub async fn pull(&self, req: &PullRequest) -> (StatusCode, Value) {
+        self.post("/api/v1/sync/pull", serde_json::to_value(req).unwrap())
+            .await
+    }
+
+    pub async fn pull_ok(&self, req: &PullRequest) -> PullResponse {
+        let (s, b) = self.pull(req).await;
+        assert_eq!(s, StatusCode::OK, "pull: {b}");
+        serde_json::from_value(b).expect("a PullResponse")
+    }
+
     pub async fn create_camera(&self, site: &str, name: &str, extra: Value) -> Value {
         let mut body = json!({"site_id": site, "name": name, "make": "Hikvision"});
         body.as_object_mut()
@@ -278,4 +305,13 @@ pub fn field_codes(body: &Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// One number from the test's database (`SELECT COUNT(*) …` and the like),
+/// read past the API so that a test can check what was really stored.
+pub async fn scalar(t: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
