@@ -59,14 +59,24 @@ impl App {
         let sync = crate::sync::SyncClock::load(&db)
             .await
             .context("loading the sync clock")?;
-        Ok(App(Arc::new(AppInner {
+        let app = App(Arc::new(AppInner {
             sync,
             db,
             settings,
             secrets,
             clock,
             ip_throttle: IpThrottle::default(),
-        })))
+        }));
+        let n = crate::http::sync::backfill(&app)
+            .await
+            .context("giving existing inventory its sync records")?;
+        if n > 0 {
+            tracing::info!(
+                records = n,
+                "gave existing inventory rows their sync records"
+            );
+        }
+        Ok(app)
     }
 
     pub async fn open_default(settings: Settings) -> anyhow::Result<App> {

@@ -149,7 +149,7 @@ fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-fn site_from(row: &AnyRow) -> Result<Site, sqlx::Error> {
+pub(crate) fn site_from(row: &AnyRow) -> Result<Site, sqlx::Error> {
     Ok(Site {
         id: uuid(row, "id")?,
         name: row.try_get("name")?,
@@ -159,7 +159,7 @@ fn site_from(row: &AnyRow) -> Result<Site, sqlx::Error> {
     })
 }
 
-fn building_from(row: &AnyRow) -> Result<Building, sqlx::Error> {
+pub(crate) fn building_from(row: &AnyRow) -> Result<Building, sqlx::Error> {
     Ok(Building {
         id: uuid(row, "id")?,
         site_id: uuid(row, "site_id")?,
@@ -168,7 +168,7 @@ fn building_from(row: &AnyRow) -> Result<Building, sqlx::Error> {
     })
 }
 
-fn location_from(row: &AnyRow) -> Result<Location, sqlx::Error> {
+pub(crate) fn location_from(row: &AnyRow) -> Result<Location, sqlx::Error> {
     Ok(Location {
         id: uuid(row, "id")?,
         building_id: uuid(row, "building_id")?,

@@ -465,6 +465,76 @@ async fn project<D: Device>(
     }))
 }
 
+/// Gives every inventory row written before sync existed (or by a tool
+/// outside the server) its sync record, so that apps see it. Runs at start;
+/// a no-op once every row has one.
+pub async fn backfill(app: &App) -> anyhow::Result<usize> {
+    let mut conn = app.db.pool.acquire().await?;
+    let mut found: Vec<(EntityKind, uuid::Uuid, Value)> = Vec::new();
+    let places: [(
+        EntityKind,
+        &str,
+        fn(&sqlx::any::AnyRow) -> Result<Value, sqlx::Error>,
+    ); 3] = [
+        (
+            EntityKind::Site,
+            "SELECT id, name, code, address, notes FROM sites",
+            |r| json_of(super::sites::site_from(r)?),
+        ),
+        (
+            EntityKind::Building,
+            "SELECT id, site_id, name, notes FROM buildings",
+            |r| json_of(super::sites::building_from(r)?),
+        ),
+        (
+            EntityKind::Location,
+            "SELECT id, building_id, name, floor, notes FROM locations",
+            |r| json_of(super::sites::location_from(r)?),
+        ),
+    ];
+    for (kind, select, convert) in places {
+        let sql = format!("{select} WHERE id NOT IN (SELECT id FROM sync_records)");
+        for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
+            let value = convert(&row)?;
+            let id = value["id"]
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok());
+            found.extend(id.map(|id| (kind, id, value)));
+        }
+    }
+    for c in repo::without_sync_record::<Camera>(&mut conn).await? {
+        found.push((EntityKind::Camera, c.id, json_of(&c)?));
+    }
+    for r in repo::without_sync_record::<Recorder>(&mut conn).await? {
+        found.push((EntityKind::Recorder, r.id, json_of(&r)?));
+    }
+    for s in repo::without_sync_record::<Switch>(&mut conn).await? {
+        found.push((EntityKind::Switch, s.id, json_of(&s)?));
+    }
+    drop(conn);
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let n = found.len();
+    let now = app.now_ms();
+    let mut tx = app.db.begin_write().await?;
+    let mut writes = Vec::with_capacity(n);
+    for (kind, id, value) in found {
+        writes.push(sync::ServerWrite {
+            entity: EntityRef { kind, id },
+            site_id: sync::site_of(tx.conn(), kind, &id, &value).await?,
+            after: Some(value),
+        });
+    }
+    sync::record_writes(tx.conn(), app.db.backend, &app.sync, now, writes).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+fn json_of<T: serde::Serialize>(v: T) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// A field error from a serde message: a missing field names itself; a
 /// value of the wrong type cannot be traced to its field by serde_json, so
 /// it is reported on the record.

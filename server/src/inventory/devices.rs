@@ -216,6 +216,19 @@ pub async fn get_in<D: Device>(
     row.as_ref().map(row_to::<D>).transpose()
 }
 
+/// Devices that have no sync record yet (written before sync existed).
+pub async fn without_sync_record<D: Device>(
+    conn: &mut AnyConnection,
+) -> Result<Vec<D>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id NOT IN (SELECT id FROM sync_records)",
+        select_list::<D>(),
+        D::TABLE
+    );
+    let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
+    rows.iter().map(row_to::<D>).collect()
+}
+
 /// Lists devices matching a query within a site scope (`None` = all sites).
 pub async fn list<D: Device>(
     db: &Db,
