@@ -465,17 +465,16 @@ async fn project<D: Device>(
     }))
 }
 
+/// Reads one row of a place table as its entity's JSON.
+type RowToJson = fn(&sqlx::any::AnyRow) -> Result<Value, sqlx::Error>;
+
 /// Gives every inventory row written before sync existed (or by a tool
 /// outside the server) its sync record, so that apps see it. Runs at start;
 /// a no-op once every row has one.
 pub async fn backfill(app: &App) -> anyhow::Result<usize> {
     let mut conn = app.db.pool.acquire().await?;
     let mut found: Vec<(EntityKind, uuid::Uuid, Value)> = Vec::new();
-    let places: [(
-        EntityKind,
-        &str,
-        fn(&sqlx::any::AnyRow) -> Result<Value, sqlx::Error>,
-    ); 3] = [
+    let places: [(EntityKind, &str, RowToJson); 3] = [
         (
             EntityKind::Site,
             "SELECT id, name, code, address, notes FROM sites",
