@@ -7,6 +7,15 @@
 //!   module in-process; `psql` with `\timing` over TCP);
 //! - CSV import rows/s for 10,000 rows through the API, against loading the
 //!   same file into a bare table (`sqlite3 .import`; `psql \copy`);
+//! - offline sync on the same server, on SQLite and on PostgreSQL: a device
+//!   pushing 10,000 new cameras (five full pushes) and another pulling them,
+//!   against the CSV import of the same number of cameras through the API;
+//!   and a fresh device pulling the 10,000 imported cameras page by page,
+//!   against the REST list of the same cameras in pages of the same size;
+//! - IndexedDB write throughput in headless Chromium (at the server's
+//!   origin, as the PWA's replica writes it), against `localStorage` for the
+//!   same records and against one transaction per record; skipped with a
+//!   message when Chromium or chromedriver is missing;
 //! - the gzipped size of the PWA's wasm, against its 600 KB budget.
 
 use std::{
@@ -46,6 +55,20 @@ const PLACES: &[&str] = &[
 const MAKES: &[&str] = &["Hikvision", "Dahua", "Axis", "Bosch", "Hanwha"];
 const STATUSES: &[&str] = &["installed", "installed", "installed", "planned", "faulty"];
 const RESULTS_FILE: &str = "docs/benchmarks.md";
+/// Mutations a device pushes in the sync benchmark.
+const SYNC_MUTATIONS: usize = 10_000;
+/// The most mutations one push carries (`PUSH_MAX_MUTATIONS`).
+const PUSH_MAX: usize = 2_000;
+/// The wire format version (`gozcu_shared::sync::SCHEMA_VERSION`; a unit
+/// test keeps them equal).
+const SYNC_SCHEMA_VERSION: u32 = 1;
+/// The app's pull page (`PULL_LIMIT_DEFAULT`), also the REST reference's page.
+const PAGE: usize = 1_000;
+const SYNC_TARGET_S: f64 = 2.0;
+const FRESH_PULL_TARGET_S: f64 = 5.0;
+/// IndexedDB: records written in pages, records written one transaction each.
+const IDB_RECORDS: usize = 10_000;
+const IDB_SINGLE: usize = 1_000;
 
 pub fn bench() -> Result<ExitCode> {
     util::handle_ctrl_c()?;
@@ -85,9 +108,17 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
         bench_postgres(root, &work, &csv_path)
     })?;
 
+    let indexeddb = stages.run("benchmark IndexedDB in Chromium", || {
+        Ok(bench_indexeddb(root, &work).map_err(|e| {
+            eprintln!("warning: IndexedDB benchmark: {e:#}");
+            format!("{e:#}")
+        }))
+    })?;
+
     let report = Report {
         load_before,
         backends: vec![sqlite, postgres],
+        indexeddb,
         wasm_gz_bytes: pwa.wasm_gz_bytes,
         wasm_bytes: pwa.wasm_bytes,
     };
@@ -269,6 +300,32 @@ struct BackendResult {
     import_reference_name: &'static str,
     query_reference_name: String,
     queries: Vec<QueryResult>,
+    /// Push of [`SYNC_MUTATIONS`] and the pull of them, seconds each.
+    sync: Result<SyncRun, String>,
+    /// A fresh device pulling the imported cameras, and the REST list of
+    /// them, in seconds.
+    fresh_pull: Result<(f64, f64), String>,
+}
+
+#[derive(Clone, Copy)]
+struct SyncRun {
+    push_s: f64,
+    pull_s: f64,
+}
+
+impl SyncRun {
+    fn total_s(&self) -> f64 {
+        self.push_s + self.pull_s
+    }
+}
+
+/// Wraps a sync measurement so that a failure shows in the table (and on
+/// the console) instead of losing every other figure.
+fn keep<T>(what: &str, r: Result<T>) -> Result<T, String> {
+    r.map_err(|e| {
+        eprintln!("warning: {what} failed: {e:#}");
+        format!("{e:#}")
+    })
 }
 
 fn bench_sqlite(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendResult> {
@@ -281,9 +338,20 @@ fn bench_sqlite(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendResu
         )
     })?;
     let api = time_queries(&client)?;
+    let fresh_pull = keep("fresh pull on SQLite", fresh_pull(&client));
     // The reference reads the server's own database file, so the server
     // stops first: nothing else then touches the file while it is timed.
     drop(server);
+    let sync = keep(
+        "sync push + pull on SQLite",
+        BenchServer::spawn(
+            root,
+            &work.join("sqlite-sync-data"),
+            &work.join("sqlite-sync-server.log"),
+            None,
+        )
+        .and_then(|server| push_pull(&Client::login(&server.base)?)),
+    );
 
     let db = work.join(format!("sqlite-data-{IMPORT_RUNS}/gozcu.db"));
     ensure!(
@@ -312,6 +380,8 @@ fn bench_sqlite(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendResu
             .map_or_else(|| "?".into(), |v| v.trim().to_owned())
         ),
         queries,
+        sync,
+        fresh_pull,
     })
 }
 
@@ -328,7 +398,20 @@ fn bench_postgres(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendRe
         )
     })?;
     let api = time_queries(&client)?;
+    let fresh_pull = keep("fresh pull on PostgreSQL", fresh_pull(&client));
     drop(server);
+    let sync = keep(
+        "sync push + pull on PostgreSQL",
+        pg.create_database("gozcu_bench_sync").and_then(|()| {
+            let server = BenchServer::spawn(
+                root,
+                &work.join("pg-sync-data"),
+                &work.join("pg-sync-server.log"),
+                Some(&pg.url("gozcu_bench_sync")),
+            )?;
+            push_pull(&Client::login(&server.base)?)
+        }),
+    );
 
     let last = database(IMPORT_RUNS);
     let reference = psql_latencies(&pg, &last, work);
@@ -343,6 +426,8 @@ fn bench_postgres(root: &Path, work: &Path, csv_path: &Path) -> Result<BackendRe
         import_reference_name: "`psql \\copy` into a bare table",
         query_reference_name: "same SQL via `psql` with `\\timing`, TCP".into(),
         queries,
+        sync,
+        fresh_pull,
     })
 }
 
@@ -823,12 +908,461 @@ fn psql_import_rows_per_s(
     Ok(CAMERAS as f64 / took.as_secs_f64())
 }
 
+// ---- offline sync ----------------------------------------------------------
+
+/// A per-run prefix for generated ids, so that ids never repeat between
+/// runs even if a data directory were reused.
+fn run_prefix() -> u32 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0)
+}
+
+/// A UUID-shaped id (version 7 layout) from a prefix and a number.
+fn bench_uuid(prefix: u32, n: usize) -> String {
+    format!("{prefix:08x}-0000-7000-8000-{n:012x}")
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The whole JSON form of the n-th synced camera, every field of `Camera`
+/// already normalised, as the app's form sends it (so the server has
+/// nothing to write back).
+fn sync_camera_form(site: &str, n: usize) -> serde_json::Map<String, Value> {
+    let make = MAKES[n % MAKES.len()];
+    let form = json!({
+        "site_id": site,
+        "location_id": null,
+        "name": format!("{} Senkron {n:05}", PLACES[n % PLACES.len()]),
+        "make": make,
+        "model": format!("{make}-{}", 100 + n % 50),
+        "serial": format!("GZS{n:07}"),
+        "mac": format!("02:00:01:{:02x}:{:02x}:{:02x}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
+        "ip": format!("10.30.{}.{}", n / 250, n % 250 + 1),
+        "firmware": null,
+        "status": STATUSES[n % STATUSES.len()],
+        "install_date": null,
+        "warranty_start": null,
+        "warranty_end": null,
+        "asset_number": null,
+        "supplier": null,
+        "purchase_date": null,
+        "notes": null,
+        "rtsp_main_path": null,
+        "rtsp_sub_path": null,
+        "recorder_id": null,
+        "recorder_channel": null,
+        "public": false,
+        "tags": [],
+    });
+    match form {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// The n-th mutation (1-based) of a device creating cameras offline: an
+/// upsert of every field, stamped by the device's clock within one
+/// millisecond (the counter orders them), as `gozcu_shared::sync` builds it.
+fn sync_mutation(client_id: &str, prefix: u32, site: &str, n: usize, wall_ms: i64) -> Value {
+    let hlc = json!({"wall_ms": wall_ms, "counter": n, "node": client_id});
+    let fields: serde_json::Map<String, Value> = sync_camera_form(site, n)
+        .into_iter()
+        .map(|(name, value)| (name, json!({"value": value, "hlc": hlc, "supersedes": []})))
+        .collect();
+    json!({
+        "client_id": client_id,
+        "mutation_id": n,
+        "hlc": hlc,
+        "kind": {
+            "type": "upsert",
+            "entity": {"kind": "camera", "id": bench_uuid(prefix, n)},
+            "fields": fields,
+        },
+    })
+}
+
+/// The bodies of the pushes that create [`SYNC_MUTATIONS`] cameras, at most
+/// [`PUSH_MAX`] mutations each, in outbox order.
+fn sync_push_bodies(client_id: &str, prefix: u32, site: &str) -> Vec<String> {
+    let wall_ms = now_ms();
+    let mutations: Vec<Value> = (1..=SYNC_MUTATIONS)
+        .map(|n| sync_mutation(client_id, prefix, site, n, wall_ms))
+        .collect();
+    mutations
+        .chunks(PUSH_MAX)
+        .map(|chunk| {
+            json!({
+                "schema_version": SYNC_SCHEMA_VERSION,
+                "client_id": client_id,
+                "mutations": chunk,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+/// Pulls everything as a new replica does, page by page until `more` is
+/// false; returns the number of records received. The answers are parsed,
+/// as the app parses them.
+fn pull_all(client: &Client, client_id: &str) -> Result<usize> {
+    let mut epoch = Value::Null;
+    let mut cursor = 0u64;
+    let mut records = 0;
+    for _ in 0..10_000 {
+        check_interrupted()?;
+        let body = json!({
+            "schema_version": SYNC_SCHEMA_VERSION,
+            "client_id": client_id,
+            "epoch": epoch,
+            "cursor": cursor,
+        });
+        let (status, text) = client.send(
+            "POST",
+            "/api/v1/sync/pull",
+            "application/json",
+            body.to_string(),
+        )?;
+        ensure!(
+            status == 200,
+            "POST /api/v1/sync/pull answered {status}: {}",
+            truncate(&text, 500)
+        );
+        let page: Value = serde_json::from_str(&text).context("pull: invalid JSON")?;
+        records += page["records"].as_array().map_or(0, Vec::len);
+        cursor = page["cursor"].as_u64().context("pull: no cursor")?;
+        epoch = page["epoch"].clone();
+        if page["more"] != Value::Bool(true) {
+            return Ok(records);
+        }
+    }
+    bail!("the pull did not end after 10,000 pages")
+}
+
+/// A device pushes [`SYNC_MUTATIONS`] new cameras in full pushes, then
+/// another device pulls everything; both timed (seconds).
+fn push_pull(client: &Client) -> Result<SyncRun> {
+    let (status, body) = client.send(
+        "POST",
+        "/api/v1/sites",
+        "application/json",
+        json!({ "name": "Sync Benchmark" }).to_string(),
+    )?;
+    ensure!(status == 201, "creating the site answered {status}: {body}");
+    let site: Value = serde_json::from_str(&body)?;
+    let site = site["id"].as_str().context("site without id")?.to_owned();
+    let prefix = run_prefix();
+    let client_id = bench_uuid(prefix, 0);
+    let bodies = sync_push_bodies(&client_id, prefix, &site);
+
+    let start = Instant::now();
+    let mut expected = 0;
+    for body in bodies {
+        check_interrupted()?;
+        let (status, text) = client.send("POST", "/api/v1/sync/push", "application/json", body)?;
+        ensure!(
+            status == 200,
+            "POST /api/v1/sync/push answered {status}: {}",
+            truncate(&text, 500)
+        );
+        let answer: Value = serde_json::from_str(&text).context("push: invalid JSON")?;
+        let results = answer["results"].as_array().context("push: no results")?;
+        let accepted = results
+            .iter()
+            .filter(|r| r["outcome"]["type"] == "accepted")
+            .count();
+        expected += results.len();
+        ensure!(
+            accepted == results.len() && answer["last_processed"] == expected,
+            "push: {accepted} of {} accepted, last_processed {}: {}",
+            results.len(),
+            answer["last_processed"],
+            truncate(&text, 500)
+        );
+    }
+    let push_s = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let pulled = pull_all(client, &bench_uuid(prefix, SYNC_MUTATIONS + 1))?;
+    let pull_s = start.elapsed().as_secs_f64();
+    ensure!(
+        pulled > SYNC_MUTATIONS,
+        "the pull brought {pulled} records, not the {SYNC_MUTATIONS} cameras and their site"
+    );
+    println!(
+        "sync: pushed {SYNC_MUTATIONS} mutations in {push_s:.2} s, pulled {pulled} records in {pull_s:.2} s"
+    );
+    Ok(SyncRun { push_s, pull_s })
+}
+
+/// A fresh device pulls the server's whole inventory (the imported
+/// cameras), against reading the same cameras through the REST list in
+/// pages of the same size; seconds each.
+fn fresh_pull(client: &Client) -> Result<(f64, f64)> {
+    let start = Instant::now();
+    let pulled = pull_all(client, &bench_uuid(run_prefix(), 1))?;
+    let ours = start.elapsed().as_secs_f64();
+    ensure!(
+        pulled > CAMERAS,
+        "the pull brought {pulled} records, not the {CAMERAS} cameras and their site"
+    );
+
+    let start = Instant::now();
+    let mut listed = 0;
+    loop {
+        check_interrupted()?;
+        let path = format!("/api/v1/cameras?limit={PAGE}&offset={listed}");
+        let (status, text) = client.send("GET", &path, "", String::new())?;
+        ensure!(status == 200, "GET {path} answered {status}");
+        let page: Value = serde_json::from_str(&text).context("list: invalid JSON")?;
+        let items = page["items"].as_array().map_or(0, Vec::len);
+        listed += items;
+        if items == 0 || listed as u64 >= page["total"].as_u64().unwrap_or(0) {
+            break;
+        }
+    }
+    let reference = start.elapsed().as_secs_f64();
+    ensure!(listed == CAMERAS, "the REST list gave {listed} cameras");
+    println!("fresh pull: {pulled} records in {ours:.2} s; REST list of {listed} cameras in {reference:.2} s");
+    Ok((ours, reference))
+}
+
+// ---- IndexedDB in Chromium -------------------------------------------------
+
+/// Writes camera-sized replica records (a pulled camera's merged state with
+/// per-field timestamps, about 3.3 KB of JSON) into IndexedDB three ways and
+/// reports milliseconds: in transactions of one pull page, one transaction
+/// per record (as each user edit is written), and with `localStorage`
+/// (cleared between pages to stay under its quota; the clearing is not
+/// timed). Runs through WebDriver's asynchronous script execution.
+const IDB_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const N = arguments[0], PAGE = arguments[1], SINGLE = arguments[2];
+(async () => {
+  const node = '0195b7a2-0000-7000-8000-00000000beef';
+  const hlc = (i, c) => ({ wall_ms: 1795392000000 + i, counter: c, node });
+  const rec = (i) => {
+    const id = '0195b7a2-0000-7000-8000-' + i.toString(16).padStart(12, '0');
+    const values = {
+      site_id: '0195b7a2-0000-7000-8000-5173e0000001', location_id: null,
+      name: 'Otopark Kamera ' + i, make: 'Hikvision', model: 'DS-2CD2143G2-I',
+      serial: 'GZB' + String(i).padStart(7, '0'),
+      mac: '02:00:00:00:' + ((i >> 8) & 255).toString(16).padStart(2, '0') + ':' + (i & 255).toString(16).padStart(2, '0'),
+      ip: '10.20.' + ((i / 250) | 0) + '.' + (i % 250 + 1), firmware: 'V5.7.3 build 220112',
+      status: 'installed', install_date: '2025-03-01', warranty_start: '2025-03-01',
+      warranty_end: '2028-03-01', asset_number: 'DMR-' + i, supplier: 'Güvenlik A.Ş.',
+      purchase_date: '2025-02-15', notes: 'Giriş kapısına bakıyor',
+      rtsp_main_path: '/Streaming/Channels/101', rtsp_sub_path: '/Streaming/Channels/102',
+      recorder_id: null, recorder_channel: null, public: false, tags: ['dış', 'otopark'],
+    };
+    const fields = {};
+    let c = 0;
+    for (const [k, v] of Object.entries(values)) fields[k] = { current: { value: v, hlc: hlc(i, c++) } };
+    return { key: 'entity/camera/' + id, site_id: values.site_id, seq: i + 1, state: { fields } };
+  };
+  const records = Array.from({ length: N }, (_, i) => rec(i));
+  const open = (name) => new Promise((res, rej) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('records');
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+  const write = (db, items) => new Promise((res, rej) => {
+    const t = db.transaction('records', 'readwrite');
+    const s = t.objectStore('records');
+    for (const r of items) s.put(r, r.key);
+    t.oncomplete = () => res();
+    t.onerror = () => rej(t.error);
+    t.onabort = () => rej(t.error);
+  });
+  const count = (db) => new Promise((res, rej) => {
+    const r = db.transaction('records').objectStore('records').count();
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+  const pages = await open('bench-pages');
+  let t0 = performance.now();
+  for (let i = 0; i < N; i += PAGE) await write(pages, records.slice(i, i + PAGE));
+  const pages_ms = performance.now() - t0;
+  const pages_count = await count(pages);
+  const single = await open('bench-single');
+  t0 = performance.now();
+  for (const r of records.slice(0, SINGLE)) await write(single, [r]);
+  const single_ms = performance.now() - t0;
+  const single_count = await count(single);
+  localStorage.clear();
+  let ls_ms = 0, ls_count = 0;
+  for (let i = 0; i < N; i += PAGE) {
+    const start = performance.now();
+    for (const r of records.slice(i, i + PAGE)) { localStorage.setItem(r.key, JSON.stringify(r)); ls_count++; }
+    ls_ms += performance.now() - start;
+    localStorage.clear();
+  }
+  pages.close();
+  single.close();
+  done({ pages_ms, pages_count, single_ms, single_count, ls_ms, ls_count,
+         bytes: JSON.stringify(records[0]).length, agent: navigator.userAgent });
+})().catch((e) => done({ error: String(e) }));
+"#;
+
+/// IndexedDB write rates, records/s.
+struct IdbResult {
+    pages: f64,
+    single: f64,
+    local_storage: f64,
+    record_bytes: u64,
+    browser: String,
+}
+
+/// A child process killed (with SIGKILL) when the guard goes, so that a
+/// failed benchmark leaves no chromedriver behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bench_indexeddb(root: &Path, work: &Path) -> Result<IdbResult> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    for (name, path) in [("chromium", &chromium), ("chromedriver", &chromedriver)] {
+        if !Path::new(path).is_file() {
+            bail!("skipped: {name} is not installed at {path} (Debian packages `chromium` and `chromium-driver`)");
+        }
+    }
+    // The records are written at the server's origin, where the PWA keeps
+    // its replica; the page itself does not matter.
+    let server = BenchServer::spawn(
+        root,
+        &work.join("idb-data"),
+        &work.join("idb-server.log"),
+        None,
+    )?;
+    let port = util::free_port()?;
+    let mut driver = KillOnDrop(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {chromedriver}"))?,
+    );
+    let wd = format!("http://127.0.0.1:{port}");
+    let agent = agent();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !agent
+        .get(format!("{wd}/status"))
+        .call()
+        .is_ok_and(|r| r.status().as_u16() == 200)
+    {
+        check_interrupted()?;
+        if let Some(status) = driver.0.try_wait()? {
+            bail!("chromedriver exited ({status})");
+        }
+        ensure!(Instant::now() < deadline, "chromedriver did not answer");
+        sleep(Duration::from_millis(100));
+    }
+    let profile = work.join("idb-profile");
+    let call = |method: &str, path: &str, body: Value| -> Result<Value> {
+        let url = format!("{wd}{path}");
+        let response = match method {
+            "DELETE" => agent.delete(&url).call(),
+            _ => agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.to_string()),
+        }
+        .with_context(|| format!("WebDriver {method} {path}"))?;
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string()?;
+        ensure!(
+            status == 200,
+            "WebDriver {method} {path} answered {status}: {}",
+            truncate(&text, 500)
+        );
+        let v: Value = serde_json::from_str(&text)?;
+        Ok(v["value"].clone())
+    };
+    let session = call(
+        "POST",
+        "/session",
+        json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--no-first-run", "--disable-background-networking",
+                     format!("--user-data-dir={}", profile.display())],
+        }}}}),
+    )?;
+    let id = session["sessionId"]
+        .as_str()
+        .context("WebDriver session without id")?
+        .to_owned();
+    let result = (|| {
+        call(
+            "POST",
+            &format!("/session/{id}/url"),
+            json!({"url": format!("{}/healthz", server.base)}),
+        )?;
+        call(
+            "POST",
+            &format!("/session/{id}/timeouts"),
+            json!({"script": 600_000}),
+        )?;
+        call(
+            "POST",
+            &format!("/session/{id}/execute/async"),
+            json!({"script": IDB_SCRIPT, "args": [IDB_RECORDS, PAGE, IDB_SINGLE]}),
+        )
+    })();
+    let _ = call("DELETE", &format!("/session/{id}"), Value::Null);
+    let r = result?;
+    if let Some(e) = r.get("error") {
+        bail!("the script failed in the browser: {e}");
+    }
+    let num = |k: &str| r[k].as_f64().with_context(|| format!("no {k} in {r}"));
+    ensure!(
+        num("pages_count")? as usize == IDB_RECORDS
+            && num("single_count")? as usize == IDB_SINGLE
+            && num("ls_count")? as usize == IDB_RECORDS,
+        "the browser stored fewer records than written: {r}"
+    );
+    let rate = |n: usize, ms: f64| n as f64 / (ms.max(0.001) / 1000.0);
+    let result = IdbResult {
+        pages: rate(IDB_RECORDS, num("pages_ms")?),
+        single: rate(IDB_SINGLE, num("single_ms")?),
+        local_storage: rate(IDB_RECORDS, num("ls_ms")?),
+        record_bytes: num("bytes")? as u64,
+        browser: r["agent"]
+            .as_str()
+            .and_then(|a| a.split_whitespace().find(|w| w.contains("Chrome/")))
+            .unwrap_or("Chromium")
+            .replace("HeadlessChrome", "Chromium"),
+    };
+    println!(
+        "IndexedDB: {:.0} records/s in pages of {PAGE}, {:.0} records/s one per transaction; localStorage {:.0} records/s",
+        result.pages, result.single, result.local_storage
+    );
+    Ok(result)
+}
+
 struct Report {
     /// How busy the CPUs were with other work just before the API runs:
     /// on a 2-core machine that skews the tail latencies, so it is part of
     /// the record.
     load_before: String,
     backends: Vec<BackendResult>,
+    /// `Err` holds why the browser figures are missing (e.g. no Chromium).
+    indexeddb: Result<IdbResult, String>,
     wasm_bytes: u64,
     wasm_gz_bytes: u64,
 }
@@ -897,6 +1431,75 @@ impl Report {
                 },
                 target: String::new(),
             });
+            let import_s = CAMERAS as f64 / b.import.median;
+            rows.push(match &b.sync {
+                Ok(run) => Row {
+                    figure: format!(
+                        "sync push + pull of {SYNC_MUTATIONS} new cameras (push {:.2} s, pull {:.2} s)",
+                        run.push_s, run.pull_s
+                    ),
+                    backend: b.backend,
+                    ours: format!(
+                        "{:.2} s ({:.0} mutations/s)",
+                        run.total_s(),
+                        SYNC_MUTATIONS as f64 / run.total_s()
+                    ),
+                    reference_name: format!("CSV import of {CAMERAS} cameras via the API (median)"),
+                    reference: format!("{import_s:.2} s"),
+                    ratio: format!("{:.1}×", run.total_s() / import_s),
+                    target: verdict(run.total_s() <= SYNC_TARGET_S, "≤ 2 s"),
+                },
+                Err(e) => unavailable(
+                    format!("sync push + pull of {SYNC_MUTATIONS} new cameras"),
+                    b.backend,
+                    e,
+                    "≤ 2 s",
+                ),
+            });
+            rows.push(match &b.fresh_pull {
+                Ok((ours, reference)) => Row {
+                    figure: format!("fresh device pulls {CAMERAS} cameras, pages of {PAGE}"),
+                    backend: b.backend,
+                    ours: format!("{ours:.2} s ({:.0} records/s)", CAMERAS as f64 / ours),
+                    reference_name: format!("REST list of the same cameras, pages of {PAGE}"),
+                    reference: format!("{reference:.2} s"),
+                    ratio: format!("{:.1}×", ours / reference.max(1e-9)),
+                    target: verdict(*ours <= FRESH_PULL_TARGET_S, "≤ 5 s"),
+                },
+                Err(e) => unavailable(
+                    format!("fresh device pulls {CAMERAS} cameras"),
+                    b.backend,
+                    e,
+                    "≤ 5 s",
+                ),
+            });
+        }
+        match &self.indexeddb {
+            Ok(idb) => {
+                rows.push(Row {
+                    figure: format!(
+                        "IndexedDB writes, {IDB_RECORDS} camera records, {PAGE} per transaction (a pulled page)"
+                    ),
+                    backend: "Chromium",
+                    ours: format!("{:.0} records/s", idb.pages),
+                    reference_name: "`localStorage.setItem` of the same records as JSON".into(),
+                    reference: format!("{:.0} records/s", idb.local_storage),
+                    ratio: format!("{:.2}×", idb.pages / idb.local_storage.max(1e-9)),
+                    target: String::new(),
+                });
+                rows.push(Row {
+                    figure: format!(
+                        "IndexedDB writes, one transaction per record ({IDB_SINGLE} records, as user edits)"
+                    ),
+                    backend: "Chromium",
+                    ours: format!("{:.0} records/s", idb.single),
+                    reference_name: format!("{PAGE} records per transaction, same run"),
+                    reference: format!("{:.0} records/s", idb.pages),
+                    ratio: format!("{:.2}×", idb.single / idb.pages.max(1e-9)),
+                    target: String::new(),
+                });
+            }
+            Err(e) => rows.push(unavailable("IndexedDB writes".into(), "Chromium", e, "")),
         }
         rows.push(Row {
             figure: "PWA wasm, gzipped".into(),
@@ -959,9 +1562,35 @@ impl Report {
         );
         let _ = writeln!(
             md,
+            "- Sync: a device pushes {SYNC_MUTATIONS} new cameras (whole forms, {} pushes of {PUSH_MAX} \
+             mutations) to a fresh server, then a new device pulls everything in pages of {PAGE}; \
+             both timed from the client, answers parsed. A fresh device also pulls the {CAMERAS} \
+             imported cameras of the query benchmark.",
+            SYNC_MUTATIONS / PUSH_MAX
+        );
+        match &self.indexeddb {
+            Ok(idb) => {
+                let _ = writeln!(
+                    md,
+                    "- IndexedDB: headless {} through chromedriver, at the server's origin; {IDB_RECORDS} \
+                     replica records of a camera (merged state with per-field timestamps, {} bytes of \
+                     JSON each) put into one object store; `localStorage` gets the same records as \
+                     JSON strings and is cleared (untimed) after every {PAGE} to stay within its quota.",
+                    idb.browser, idb.record_bytes
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(md, "- IndexedDB: not measured ({}).", one_line(e));
+            }
+        }
+        let _ = writeln!(
+            md,
             "- References: the same SQL the server runs for the request (a count and a page of 100), \
              on the same database right after the API run; importing the same CSV into a bare \
-             table without validation or indexes; the wasm size budget.\n"
+             table without validation or indexes; the sync push + pull beside the CSV import of \
+             as many cameras through the API (same validation, one request); the fresh pull beside \
+             the REST list of the same cameras; IndexedDB beside `localStorage` and beside itself \
+             with one transaction per record; the wasm size budget.\n"
         );
         md.push_str(
             "| figure | backend | Gözcü | reference | reference value | Gözcü ÷ reference | target |\n",
@@ -986,6 +1615,23 @@ impl Report {
             self.wasm_bytes as f64 / 1024.0
         );
         md
+    }
+}
+
+/// A row whose figure could not be measured, with the reason.
+fn unavailable(figure: String, backend: &'static str, error: &str, target: &str) -> Row {
+    Row {
+        figure,
+        backend,
+        ours: format!("n/a ({})", truncate(&one_line(error), 120)),
+        reference_name: String::new(),
+        reference: String::new(),
+        ratio: "n/a".into(),
+        target: if target.is_empty() {
+            String::new()
+        } else {
+            format!("{target} ❌ not measured")
+        },
     }
 }
 
@@ -1142,6 +1788,49 @@ mod tests {
         assert_eq!((latency.p50, latency.p99), (100.0, 198.0));
         let rate = Rate::of(vec![3.0, 1.0, 2.0]).unwrap();
         assert_eq!((rate.median, rate.min, rate.max), (2.0, 1.0, 3.0));
+    }
+
+    #[test]
+    fn sync_pushes_are_what_the_shared_protocol_reads() {
+        use gozcu_shared::inventory::Camera;
+        use gozcu_shared::sync::{
+            entity_fields, MutationKind, PushRequest, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
+        };
+        assert_eq!(SYNC_SCHEMA_VERSION, SCHEMA_VERSION);
+        assert_eq!(PUSH_MAX, PUSH_MAX_MUTATIONS);
+        assert_eq!(PAGE as u32, gozcu_shared::sync::PULL_LIMIT_DEFAULT);
+        let site = bench_uuid(1, 99_999);
+        let bodies = sync_push_bodies(&bench_uuid(1, 0), 1, &site);
+        assert_eq!(bodies.len(), SYNC_MUTATIONS / PUSH_MAX);
+        let mut next = 1;
+        for body in &bodies {
+            let push: PushRequest = serde_json::from_str(body).unwrap();
+            assert!(push.mutations.len() <= PUSH_MAX_MUTATIONS);
+            for m in &push.mutations {
+                assert_eq!(m.mutation_id, next, "numbered without gaps");
+                next += 1;
+                gozcu_shared::sync::well_formed(m).unwrap();
+                let MutationKind::Upsert { fields, .. } = &m.kind else {
+                    panic!("an upsert")
+                };
+                // Every field of a camera, already normalised: the server
+                // has nothing to write back.
+                let form: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, w)| (k.clone(), w.value.clone()))
+                    .collect();
+                let camera: Camera = serde_json::from_value(Value::Object(form.clone())).unwrap();
+                let normalised = camera.normalize().unwrap();
+                let keys: Vec<String> =
+                    entity_fields(&serde_json::to_value(Camera::default()).unwrap())
+                        .into_keys()
+                        .collect();
+                assert_eq!(form.keys().cloned().collect::<Vec<_>>(), keys);
+                let shown = entity_fields(&serde_json::to_value(&normalised).unwrap());
+                assert_eq!(shown.into_iter().collect::<serde_json::Map<_, _>>(), form);
+            }
+        }
+        assert_eq!(next - 1, SYNC_MUTATIONS as u64);
     }
 
     #[test]
