@@ -1,12 +1,23 @@
-// Gözcü service worker. For now it only keeps the app shell available
-// (installable PWA, fast start); the offline-first inventory comes later.
+// Gözcü service worker: keeps the app shell available with no network, so
+// the PWA starts offline and works from its IndexedDB replica.
 //
 // Rules:
 // - The cache name carries a version: bump it whenever the shell's file
-//   list changes, and old caches are deleted on activation.
-// - Nothing under /api/ is ever cached: inventory data and sessions must
-//   come from the server (and later from IndexedDB), never from here.
-const CACHE = "gozcu-shell-v1";
+//   list or this file's logic changes. A changed sw.js installs beside the
+//   running one and waits; the page shows "new version ready" and only
+//   switches when the user clicks (message "skip-waiting"), so a reload
+//   never interrupts a half-filled form unasked. Old caches are deleted on
+//   activation.
+// - Nothing under /api/ is ever cached: inventory data comes from the
+//   server or from the app's own IndexedDB, never from here.
+// - Shell files are fetched network first (a new deployment is picked up
+//   at once), with a short timeout so a weak signal does not stall the
+//   start, and the cached copy as fallback. Page navigations (any SPA
+//   route) fall back to the cached index.html.
+const VERSION = "v2";
+const CACHE = `gozcu-shell-${VERSION}`;
+// The file names match what `cargo xtask pwa` produces (wasm-bindgen's
+// `--out-name gozcu_app`, see xtask/src/pwa.rs).
 const SHELL = [
   "/",
   "/index.html",
@@ -18,9 +29,25 @@ const SHELL = [
   "/icons/icon-192.png",
   "/icons/icon-512.png",
 ];
+const NETWORK_TIMEOUT_MS = 4000;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  // `cache: reload` skips the HTTP cache, so the precache holds what the
+  // server serves now.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((u) => new Request(u, { cache: "reload" })))),
+  );
+  // The very first install has no page to disturb: take over at once.
+  // Later versions wait for the user (see "message").
+  if (!self.registration.active) {
+    self.skipWaiting();
+  }
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "skip-waiting") {
+    self.skipWaiting();
+  }
 });
 
 self.addEventListener("activate", (event) => {
@@ -32,26 +59,43 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 self.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/") || url.pathname === "/healthz") {
     return; // Straight to the network, never cached.
   }
-  // Network first so a new deployment is picked up at once; the cached
-  // shell is the fallback when the network fails. Page navigations (any
-  // SPA route) fall back to the cached index.html.
+  const navigation = req.mode === "navigate";
+  const inShell = SHELL.includes(url.pathname);
   event.respondWith(
-    fetch(req)
+    withTimeout(fetch(req), NETWORK_TIMEOUT_MS)
       .then((resp) => {
-        if (resp.ok && SHELL.includes(url.pathname)) {
+        if (resp.ok && inShell) {
           const copy = resp.clone();
           caches.open(CACHE).then((cache) => cache.put(req, copy));
         }
         return resp;
       })
       .catch(() =>
-        caches.match(req).then((hit) => hit || (req.mode === "navigate" ? caches.match("/index.html") : Response.error())),
+        caches
+          .match(req, { ignoreSearch: true })
+          .then((hit) => hit || (navigation ? caches.match("/index.html") : Response.error())),
       ),
   );
 });

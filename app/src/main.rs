@@ -7,12 +7,17 @@
 //! - [`routes`]: one module per page.
 //! - [`components`]: header, form fields, tables and other shared pieces.
 //! - [`session`]: the root component, the session and the router.
+//! - [`store`]: the only code that touches IndexedDB (replica, outbox).
+//! - [`sync`]: the only path an inventory change takes (outbox first), and
+//!   the engine that pushes and pulls.
 
 mod api;
 mod components;
 mod i18n;
 mod routes;
 mod session;
+mod store;
+mod sync;
 
 fn main() {
     console_error_panic_hook::set_once();

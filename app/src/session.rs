@@ -21,6 +21,9 @@ use crate::i18n::{self, tr, LangCtx, K};
 use crate::routes;
 use crate::sync::{self, engine, SyncSignals};
 
+/// How long the start waits for the server before working offline.
+const BOOT_TIMEOUT_MS: u64 = 6_000;
+
 #[derive(Clone, Copy)]
 pub struct SessionCtx(pub RwSignal<Option<SessionInfo>>);
 
@@ -114,21 +117,46 @@ pub fn App() -> impl IntoView {
         online_listener.remove();
         offline_listener.remove();
     });
-    spawn_local(async move {
-        match api::auth::me().await {
-            Ok(s) => session.set(Some(s)),
-            // No answer from the server: work offline with the stored login.
-            Err(ApiFailure::Network(_)) => {
-                if let Some(s) = sync::login::offline_session().await {
+    // At start the server decides, unless it does not answer in time: on a
+    // hanging link (a captive portal, one bar of signal) the app must not
+    // sit on "Loading" when it could work from its replica. A late answer
+    // still upgrades an offline start to a confirmed session.
+    let decided = StoredValue::new(false);
+    let start_offline = move || {
+        spawn_local(async move {
+            if let Some(s) = sync::login::offline_session().await {
+                if session.with_untracked(Option::is_none) {
                     api::set_csrf(Some(s.csrf_token.clone()));
                     confirmed.set_value(false);
                     signals.status.update(|st| st.online = false);
                     session.set(Some(s));
                 }
             }
+            booting.set(false);
+        });
+    };
+    spawn_local(async move {
+        let answer = api::auth::me().await;
+        let first = !decided.get_value();
+        decided.set_value(true);
+        match answer {
+            Ok(s) => {
+                signals.status.update(|st| st.online = true);
+                session.set(Some(s));
+                booting.set(false);
+            }
+            // No answer from the server: work offline with the stored login.
+            Err(ApiFailure::Network(_)) if first => start_offline(),
+            Err(_) if first => booting.set(false),
             Err(_) => {}
         }
-        booting.set(false);
+    });
+    spawn_local(async move {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(BOOT_TIMEOUT_MS)).await;
+        if !decided.get_value() {
+            decided.set_value(true);
+            start_offline();
+        }
     });
     let logged_in = Memo::new(move |_| session.with(Option::is_some));
 

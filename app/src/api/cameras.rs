@@ -1,29 +1,13 @@
 //! `/api/v1/cameras`.
 
-use gozcu_shared::api::{AuditEntry, DeviceCredentials, ImportReport, ListQuery, Page};
+use gozcu_shared::api::{AuditEntry, DeviceCredentials, ImportReport};
 use gozcu_shared::inventory::Camera;
 use uuid::Uuid;
 
 use super::{devices, ApiFailure};
 
-pub async fn list(q: &ListQuery) -> Result<Page<Camera>, ApiFailure> {
-    devices::list(q).await
-}
-
 pub async fn get(id: Uuid) -> Result<Camera, ApiFailure> {
     devices::get(id).await
-}
-
-pub async fn create(d: &Camera) -> Result<Camera, ApiFailure> {
-    devices::create(d).await
-}
-
-pub async fn update(d: &Camera) -> Result<Camera, ApiFailure> {
-    devices::update(d).await
-}
-
-pub async fn delete(id: Uuid) -> Result<(), ApiFailure> {
-    devices::delete::<Camera>(id).await
 }
 
 pub async fn history(id: Uuid) -> Result<Vec<AuditEntry>, ApiFailure> {

@@ -28,8 +28,6 @@ use gozcu_shared::{ApiError, ErrorCode, Lang};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use devices::DeviceRecord;
-
 /// Every API path starts here; the server serves the app and the API on the
 /// same origin, so a relative path keeps cookies and CSRF simple.
 pub const BASE: &str = "/api/v1";
@@ -64,7 +62,9 @@ impl ApiFailure {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             ApiFailure::Api { error, .. } => error.code.message(lang).to_owned(),
-            ApiFailure::Network(_) => crate::i18n::t(lang, crate::i18n::K::NetworkError).to_owned(),
+            ApiFailure::Network(_) => {
+                crate::i18n::t(lang, crate::i18n::K::NeedsConnection).to_owned()
+            }
         }
     }
 }
@@ -199,11 +199,4 @@ pub(crate) async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, Api
         .build()
         .map_err(net)?;
     json(send(req).await?).await
-}
-
-pub(crate) async fn delete(path: &str) -> Result<(), ApiFailure> {
-    let req = mutation(Request::delete(&format!("{BASE}{path}")))
-        .build()
-        .map_err(net)?;
-    send(req).await.map(|_| ())
 }

@@ -1,29 +1,13 @@
 //! `/api/v1/recorders`.
 
-use gozcu_shared::api::{AuditEntry, DeviceCredentials, ListQuery, Page};
+use gozcu_shared::api::{AuditEntry, DeviceCredentials};
 use gozcu_shared::inventory::Recorder;
 use uuid::Uuid;
 
 use super::{devices, ApiFailure};
 
-pub async fn list(q: &ListQuery) -> Result<Page<Recorder>, ApiFailure> {
-    devices::list(q).await
-}
-
 pub async fn get(id: Uuid) -> Result<Recorder, ApiFailure> {
     devices::get(id).await
-}
-
-pub async fn create(d: &Recorder) -> Result<Recorder, ApiFailure> {
-    devices::create(d).await
-}
-
-pub async fn update(d: &Recorder) -> Result<Recorder, ApiFailure> {
-    devices::update(d).await
-}
-
-pub async fn delete(id: Uuid) -> Result<(), ApiFailure> {
-    devices::delete::<Recorder>(id).await
 }
 
 pub async fn history(id: Uuid) -> Result<Vec<AuditEntry>, ApiFailure> {

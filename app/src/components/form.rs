@@ -99,6 +99,12 @@ impl Form {
         out
     }
 
+    /// Whether the user has typed anything since the form was loaded or
+    /// saved; reactive. A reload offered by the update banner asks first.
+    pub fn is_dirty(&self) -> bool {
+        self.touched.with(|t| !t.is_empty())
+    }
+
     /// Marks the form as submitted and says whether it may be sent.
     pub fn check(&self) -> bool {
         self.submitted.set(true);

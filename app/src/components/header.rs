@@ -105,6 +105,14 @@ pub fn Header() -> impl IntoView {
     }
 }
 
+fn attention_class(n: usize) -> &'static str {
+    if n > 0 {
+        "attention"
+    } else {
+        ""
+    }
+}
+
 /// The sync line of the header. Its `data-*` attributes are the test hooks
 /// (`data-online`, `data-pending`, `data-conflicts`, `data-rejected`,
 /// `data-last-sync`).
@@ -139,7 +147,7 @@ fn SyncStatus() -> impl IntoView {
             <button type="button" data-test="sync-now" disabled=move || st.with(|s| s.running) on:click=move |_| engine::sync_now()>
                 {move || t(lang.get(), if st.with(|s| s.running) { K::Syncing } else { K::SyncNow })}
             </button>
-            <A href="/sync" attr:data-test="nav-sync" attr:class=move || if attention() > 0 { "attention" } else { "" }>
+            <A href="/sync" attr:data-test="nav-sync" attr:class=move || attention_class(attention())>
                 {tr(K::NavSync)}
                 {move || (attention() > 0).then(|| format!(" ({})", attention()))}
             </A>

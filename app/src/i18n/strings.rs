@@ -7,7 +7,6 @@ use gozcu_shared::Lang;
 pub enum K {
     AppName,
     Loading,
-    NetworkError,
     LoginTitle,
     LoginButton,
     Logout,
@@ -150,7 +149,6 @@ fn pair(k: K) -> (&'static str, &'static str) {
     match k {
         AppName => ("Gözcü", "Gözcü"),
         Loading => ("Yükleniyor…", "Loading…"),
-        NetworkError => ("Sunucuya ulaşılamadı; bağlantınızı kontrol edin.", "Could not reach the server; check your connection."),
         LoginTitle => ("Giriş", "Log in"),
         LoginButton => ("Giriş yap", "Log in"),
         Logout => ("Çıkış", "Log out"),

@@ -1,12 +1,18 @@
 //! A device's detail page: the edit form (or the create form for
 //! `/…/new`), the credentials panel and links to its history.
 //!
-//! Every keystroke re-runs the shared `normalize()` of the device type, so
-//! the user sees exactly the rules the server applies; the server's own
-//! answers (duplicates, unknown references) land next to the same fields.
+//! The form reads and writes the offline replica: a save records a
+//! mutation in the outbox (see [`crate::sync`]) and works the same with no
+//! network; sites, locations and recorders for the selects come from the
+//! replica too. Every keystroke re-runs the shared `normalize()` of the
+//! device type, so the user sees exactly the rules the server applies; what
+//! only the server can judge (duplicates) comes back as a rejection on the
+//! sync page. Credentials never travel through sync: that panel needs a
+//! connection.
 
-use gozcu_shared::api::{DeviceCredentials, ListQuery};
+use gozcu_shared::api::DeviceCredentials;
 use gozcu_shared::inventory::{AssetFields, Camera, DeviceKind, DeviceStatus, Recorder, Switch};
+use gozcu_shared::sync::{EntityRef, RecordKey};
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -22,7 +28,9 @@ use crate::components::form::{
     SelectField, TextArea, TextField, Values,
 };
 use crate::i18n::{t, tr, use_lang, K};
-use crate::session::{can, kind_path, site_options};
+use crate::routes::devices::entity_kind;
+use crate::session::{can, kind_path};
+use crate::sync::{self, track, ChangeError};
 
 /// One device of any kind, so that one editor serves all three.
 #[derive(Clone)]
@@ -190,25 +198,55 @@ impl AnyDevice {
         }
     }
 
-    async fn save(self) -> Result<AnyDevice, ApiFailure> {
-        let is_new = self.id().is_nil();
-        Ok(match self {
-            AnyDevice::Camera(d) if is_new => AnyDevice::Camera(api::cameras::create(&d).await?),
-            AnyDevice::Camera(d) => AnyDevice::Camera(api::cameras::update(&d).await?),
-            AnyDevice::Recorder(d) if is_new => {
-                AnyDevice::Recorder(api::recorders::create(&d).await?)
-            }
-            AnyDevice::Recorder(d) => AnyDevice::Recorder(api::recorders::update(&d).await?),
-            AnyDevice::Switch(d) if is_new => AnyDevice::Switch(api::switches::create(&d).await?),
-            AnyDevice::Switch(d) => AnyDevice::Switch(api::switches::update(&d).await?),
-        })
+    fn with_id(self, id: Uuid) -> AnyDevice {
+        match self {
+            AnyDevice::Camera(d) => AnyDevice::Camera(Camera { id, ..d }),
+            AnyDevice::Recorder(d) => AnyDevice::Recorder(Recorder { id, ..d }),
+            AnyDevice::Switch(d) => AnyDevice::Switch(Switch { id, ..d }),
+        }
     }
 
-    async fn load(kind: DeviceKind, id: Uuid) -> Result<AnyDevice, ApiFailure> {
-        Ok(match kind {
-            DeviceKind::Camera => AnyDevice::Camera(api::cameras::get(id).await?),
-            DeviceKind::Recorder => AnyDevice::Recorder(api::recorders::get(id).await?),
-            DeviceKind::Switch => AnyDevice::Switch(api::switches::get(id).await?),
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            AnyDevice::Camera(d) => serde_json::to_value(d),
+            AnyDevice::Recorder(d) => serde_json::to_value(d),
+            AnyDevice::Switch(d) => serde_json::to_value(d),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Records the device in the outbox (a new one gets its UUIDv7 here)
+    /// and returns it as it is now shown.
+    async fn save(self, kind: DeviceKind) -> Result<(AnyDevice, bool), ChangeError> {
+        let device = if self.id().is_nil() {
+            self.with_id(sync::new_id())
+        } else {
+            self
+        };
+        let entity = EntityRef {
+            kind: entity_kind(kind),
+            id: device.id(),
+        };
+        sync::save_entity(entity, &device.to_json()).await?;
+        Ok(AnyDevice::load(kind, device.id()).unwrap_or((device, true)))
+    }
+
+    /// The device from the replica, and whether it has unsent changes.
+    fn load(kind: DeviceKind, id: Uuid) -> Option<(AnyDevice, bool)> {
+        let ek = entity_kind(kind);
+        Some(match kind {
+            DeviceKind::Camera => {
+                let (d, u) = sync::entity::<Camera>(ek, id)?;
+                (AnyDevice::Camera(d), u)
+            }
+            DeviceKind::Recorder => {
+                let (d, u) = sync::entity::<Recorder>(ek, id)?;
+                (AnyDevice::Recorder(d), u)
+            }
+            DeviceKind::Switch => {
+                let (d, u) = sync::entity::<Switch>(ek, id)?;
+                (AnyDevice::Switch(d), u)
+            }
         })
     }
 }
@@ -283,6 +321,13 @@ fn validate_switch(v: &Values) -> Vec<FieldError> {
         .unwrap_or_default()
 }
 
+/// A change that could not be recorded on this device: logged for the
+/// curious, shown as one translated sentence.
+fn store_failure(e: ChangeError, flag: RwSignal<bool>) {
+    leptos::logging::error!("change not recorded: {e:?}");
+    flag.set(true);
+}
+
 #[component]
 pub fn DevicePage(kind: DeviceKind) -> impl IntoView {
     let params = use_params_map();
@@ -298,15 +343,20 @@ pub fn DevicePage(kind: DeviceKind) -> impl IntoView {
     }
 }
 
+/// Waits for the replica, then opens the editor once; later replica changes
+/// (a sync) do not replace a form the user may be typing in.
 #[component]
 fn Loader(kind: DeviceKind, id: Uuid) -> impl IntoView {
-    let device = LocalResource::new(move || AnyDevice::load(kind, id));
-    move || match device.get() {
+    let found = Memo::new(move |_| track().then(|| AnyDevice::load(kind, id).is_some()));
+    move || {
+        match found.get() {
         None => view! { <p>{tr(K::Loading)}</p> }.into_any(),
-        Some(Ok(d)) => view! { <Editor kind initial=d/> }.into_any(),
-        Some(Err(e)) => {
-            view! { <ErrorBanner error=Signal::derive(move || Some(e.clone()))/> }.into_any()
-        }
+        Some(true) => match AnyDevice::load(kind, id) {
+            Some((d, _)) => view! { <Editor kind initial=d/> }.into_any(),
+            None => ().into_any(),
+        },
+        Some(false) => view! { <p class="alert error" data-test="error" data-code="not_found">{tr(K::RecordMissing)}</p> }.into_any(),
+    }
     }
 }
 
@@ -327,6 +377,7 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
     let has_credentials = RwSignal::new(initial.has_credentials());
     let error = RwSignal::new(None::<ApiFailure>);
     let saved = RwSignal::new(None::<String>);
+    let store_error = RwSignal::new(false);
     let busy = RwSignal::new(false);
     // Read-only roles see the same page with every input disabled and no
     // save button.
@@ -334,54 +385,39 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
     let can_delete = can(Permission::InventoryDelete);
     let base = kind_path(kind);
 
-    let sites = site_options();
+    let sites = Signal::derive(move || {
+        track();
+        sync::site_options()
+    });
     let site_id = Memo::new(move |_| form.get("site_id"));
+    let site_uuid = move || Uuid::parse_str(&site_id.get()).ok();
     // Locations of the chosen site, labelled "building / location".
-    let tree = LocalResource::new(api::sites::tree);
     let location_options = Signal::derive(move || {
-        let site = site_id.get();
-        tree.get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| t.site.id.to_string() == site)
-            .flat_map(|t| t.buildings)
-            .flat_map(|b| {
-                let building = b.building.name;
-                b.locations
-                    .into_iter()
-                    .map(move |l| (l.id.to_string(), format!("{building} / {}", l.name)))
-            })
-            .collect::<Vec<_>>()
+        track();
+        site_uuid().map(sync::location_options).unwrap_or_default()
     });
     // Recorders of the chosen site, for a camera's recorder and channel.
-    let recorders = LocalResource::new(move || {
-        let site = Uuid::parse_str(&site_id.get()).ok();
-        async move {
-            match (kind, site) {
-                (DeviceKind::Camera, Some(site)) => {
-                    let q = ListQuery {
-                        site_id: Some(site),
-                        limit: Some(1000),
-                        ..Default::default()
-                    };
-                    api::recorders::list(&q)
-                        .await
-                        .map(|p| p.items)
-                        .unwrap_or_default()
-                }
-                _ => Vec::new(),
-            }
+    let recorder_options = Signal::derive(move || {
+        track();
+        match (kind, site_uuid()) {
+            (DeviceKind::Camera, Some(site)) => sync::recorder_options(site),
+            _ => Vec::new(),
         }
     });
-    let recorder_options = Signal::derive(move || {
-        recorders
-            .get()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| (r.id.to_string(), format!("{} ({} ch)", r.name, r.channels)))
-            .collect::<Vec<_>>()
-    });
+    // Whether a password is stored is not part of the replica: ask the
+    // server when it can be reached.
+    if !is_new && has_credentials.get_untracked().is_some() {
+        spawn_local(async move {
+            let flag = match kind {
+                DeviceKind::Camera => api::cameras::get(id).await.map(|d| d.has_credentials),
+                DeviceKind::Recorder => api::recorders::get(id).await.map(|d| d.has_credentials),
+                DeviceKind::Switch => return,
+            };
+            if let Ok(flag) = flag {
+                has_credentials.set(Some(flag));
+            }
+        });
+    }
     let status_options = Signal::derive(move || {
         DeviceStatus::ALL
             .iter()
@@ -389,11 +425,21 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
             .collect::<Vec<_>>()
     });
 
+    let unsent = Memo::new(move |_| {
+        track();
+        !is_new
+            && sync::is_unsent(&RecordKey::Entity(EntityRef {
+                kind: entity_kind(kind),
+                id,
+            }))
+    });
+
     let navigate_after_save = navigate.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(None);
         error.set(None);
+        store_error.set(false);
         if !form.check() || busy.get_untracked() {
             return;
         }
@@ -404,8 +450,8 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         busy.set(true);
         let navigate = navigate_after_save.clone();
         spawn_local(async move {
-            match device.save().await {
-                Ok(d) => {
+            match device.save(kind).await {
+                Ok((d, unsent)) => {
                     if is_new {
                         navigate(
                             &format!("/{base}/{}", d.id()),
@@ -417,15 +463,12 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
                     } else {
                         form.reset(d.to_values());
                         title.set(d.name());
-                        has_credentials.set(d.has_credentials());
                         base_device.set_value(d);
-                        saved.set(Some(t(lang.get_untracked(), K::Saved).to_owned()));
+                        let msg = if unsent { K::SavedLocally } else { K::Saved };
+                        saved.set(Some(t(lang.get_untracked(), msg).to_owned()));
                     }
                 }
-                Err(e) => {
-                    form.server.set(e.fields());
-                    error.set(Some(e));
-                }
+                Err(e) => store_failure(e, store_error),
             }
             busy.set(false);
         });
@@ -440,14 +483,13 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         }
         let navigate = navigate.clone();
         spawn_local(async move {
-            let r = match kind {
-                DeviceKind::Camera => api::cameras::delete(id).await,
-                DeviceKind::Recorder => api::recorders::delete(id).await,
-                DeviceKind::Switch => api::switches::delete(id).await,
+            let entity = EntityRef {
+                kind: entity_kind(kind),
+                id,
             };
-            match r {
-                Ok(()) => navigate(&format!("/{base}"), NavigateOptions::default()),
-                Err(e) => error.set(Some(e)),
+            match sync::delete_entity(entity).await {
+                Ok(_) => navigate(&format!("/{base}"), NavigateOptions::default()),
+                Err(e) => store_failure(e, store_error),
             }
         });
     };
@@ -482,14 +524,16 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
             <A href=format!("/{base}") attr:class="button">{tr(K::Back)}</A>
             {(!is_new).then(|| view! { <A href=format!("/{base}/{id}/history") attr:class="button" attr:data-test="history-link">{tr(K::History)}</A> })}
         </div>
-        <form class="card device-form" id="device-form" data-test="device-form" data-kind=kind.as_str() on:submit=on_submit novalidate>
+        {move || unsent.get().then(|| view! { <p class="unsent-note"><span class="unsent" data-test="unsent">{tr(K::NotSent)}</span></p> })}
+        <form class="card device-form" id="device-form" data-test="device-form" data-kind=kind.as_str() data-dirty=move || form.is_dirty().to_string() on:submit=on_submit novalidate>
             <ErrorBanner error=error/>
+            {move || store_error.get().then(|| view! { <div class="alert error" role="alert" data-test="error" data-code="store">{tr(K::StoreError)}</div> })}
             <OkBanner message=saved/>
             {move || (form.submitted.get() && form.has_local_errors()).then(|| view! { <div class="alert error" data-test="fix-errors">{tr(K::FixErrors)}</div> })}
             <OrphanErrors form/>
             <fieldset class="grid" disabled=move || !can_write()>
                 <TextField form field="name" required=true/>
-                <SelectField form field="site_id" options=Signal::derive(sites) required=true/>
+                <SelectField form field="site_id" options=sites required=true/>
                 <SelectField form field="location_id" options=location_options/>
                 <SelectField form field="status" options=status_options required=true/>
                 <TextField form field="make" required=true/>

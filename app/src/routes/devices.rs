@@ -1,28 +1,33 @@
-//! Camera, recorder and switch lists. The server searches, filters, sorts
-//! and pages; the page holds one page of rows at a time, so a 10,000-camera
-//! inventory costs no more than a 100-camera one. Typing in the search box
-//! waits 250 ms of quiet before asking, so a fast typist sends one request.
+//! Camera, recorder and switch lists, computed in wasm over the offline
+//! replica: search, filters, sort and pages work the same with or without a
+//! network. The rows of a kind are built once per replica change (with the
+//! folded search text the server's search uses), and each query only
+//! filters, sorts and slices them, so a 10,000-camera inventory answers a
+//! keystroke in milliseconds. Typing in the search box still waits 250 ms
+//! of quiet, so a fast typist does not re-filter on every letter.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use gozcu_shared::api::{ListQuery, Page};
 use gozcu_shared::inventory::{DeviceKind, DeviceStatus};
+use gozcu_shared::sync::{EntityKind, RecordState};
+use gozcu_shared::validate::search_fold;
 use gozcu_shared::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;
 
-use crate::api::{self, ApiFailure, DeviceRecord};
-use crate::components::alert::ErrorBanner;
 use crate::components::pager::Pager;
 use crate::i18n::{field_label, tr, use_lang, K};
-use crate::session::{can, kind_path, use_sites};
+use crate::session::{can, kind_path};
+use crate::sync::{self, track, use_sync};
 
 const PAGE_SIZE: u32 = 100;
 const DEBOUNCE_MS: u64 = 250;
 
 /// What a list row shows, whatever the device kind.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Row {
     id: Uuid,
     name: String,
@@ -31,41 +36,129 @@ struct Row {
     ip: String,
     mac: String,
     status: DeviceStatus,
-    site_id: Uuid,
+    site_id: Option<Uuid>,
     warranty_end: String,
+    unsent: bool,
+    /// Folded like the server's search column.
+    search: String,
 }
 
-fn rows<T: DeviceRecord>(p: Page<T>) -> (Vec<Row>, u64) {
-    let rows = p
-        .items
-        .iter()
-        .map(|d| {
-            let a = d.asset();
-            Row {
-                id: d.id(),
-                name: d.name().to_owned(),
-                make_model: match &a.model {
-                    Some(m) => format!("{} {m}", a.make),
-                    None => a.make.clone(),
-                },
-                serial: a.serial.clone().unwrap_or_default(),
-                ip: a.ip.clone().unwrap_or_default(),
-                mac: a.mac.clone().unwrap_or_default(),
-                status: a.status,
-                site_id: d.site_id(),
-                warranty_end: a.warranty_end.clone().unwrap_or_default(),
-            }
-        })
+pub fn entity_kind(kind: DeviceKind) -> EntityKind {
+    match kind {
+        DeviceKind::Camera => EntityKind::Camera,
+        DeviceKind::Recorder => EntityKind::Recorder,
+        DeviceKind::Switch => EntityKind::Switch,
+    }
+}
+
+fn text(s: &RecordState, field: &str) -> String {
+    match s.get(field) {
+        Some(serde_json::Value::String(v)) => v.clone(),
+        _ => String::new(),
+    }
+}
+
+fn row(id: Uuid, s: &RecordState, unsent: bool) -> Row {
+    let name = text(s, "name");
+    let make = text(s, "make");
+    let model = text(s, "model");
+    let serial = text(s, "serial");
+    let ip = text(s, "ip");
+    let mac = text(s, "mac");
+    let tags = match s.get("tags") {
+        Some(serde_json::Value::Array(t)) => t
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    let search = search_fold(
+        &[
+            name.as_str(),
+            &make,
+            &model,
+            &serial,
+            &ip,
+            &mac,
+            &text(s, "asset_number"),
+            &tags,
+        ]
+        .join(" "),
+    );
+    Row {
+        id,
+        make_model: if model.is_empty() {
+            make
+        } else {
+            format!("{make} {model}")
+        },
+        name,
+        serial,
+        ip,
+        mac,
+        status: DeviceStatus::parse(&text(s, "status")).unwrap_or_default(),
+        site_id: Uuid::parse_str(&text(s, "site_id")).ok(),
+        warranty_end: text(s, "warranty_end"),
+        unsent,
+        search,
+    }
+}
+
+fn all_rows(kind: DeviceKind) -> Vec<Row> {
+    let mut out = Vec::new();
+    sync::for_each_entity(entity_kind(kind), |id, s, unsent| {
+        out.push(row(id, s, unsent))
+    });
+    out
+}
+
+/// The list's query, as the server's list endpoint took it.
+#[derive(Clone, PartialEq)]
+struct Query {
+    q: String,
+    site: Option<Uuid>,
+    status: Option<DeviceStatus>,
+    sort: String,
+    desc: bool,
+    offset: u32,
+}
+
+/// One page of rows and the number of matches.
+fn page(rows: &[Row], q: &Query) -> (Vec<Row>, u64) {
+    let words: Vec<String> = search_fold(&q.q)
+        .split_whitespace()
+        .take(8)
+        .map(str::to_owned)
         .collect();
-    (rows, p.total)
-}
-
-async fn fetch(kind: DeviceKind, q: ListQuery) -> Result<(Vec<Row>, u64), ApiFailure> {
-    Ok(match kind {
-        DeviceKind::Camera => rows(api::cameras::list(&q).await?),
-        DeviceKind::Recorder => rows(api::recorders::list(&q).await?),
-        DeviceKind::Switch => rows(api::switches::list(&q).await?),
-    })
+    let mut hits: Vec<&Row> = rows
+        .iter()
+        .filter(|r| q.site.is_none() || r.site_id == q.site)
+        .filter(|r| q.status.is_none_or(|s| r.status == s))
+        .filter(|r| words.iter().all(|w| r.search.contains(w.as_str())))
+        .collect();
+    let cmp = |a: &&Row, b: &&Row| -> Ordering {
+        let o = match q.sort.as_str() {
+            "serial" => a.serial.cmp(&b.serial),
+            "ip" => a.ip.cmp(&b.ip),
+            "status" => a.status.as_str().cmp(b.status.as_str()),
+            "warranty_end" => a.warranty_end.cmp(&b.warranty_end),
+            _ => a.name.cmp(&b.name),
+        };
+        o.then_with(|| a.id.cmp(&b.id))
+    };
+    hits.sort_by(cmp);
+    if q.desc {
+        hits.reverse();
+    }
+    let total = hits.len() as u64;
+    let page = hits
+        .into_iter()
+        .skip(q.offset as usize)
+        .take(PAGE_SIZE as usize)
+        .cloned()
+        .collect();
+    (page, total)
 }
 
 /// Sortable columns: `(sort key sent to the server, field label key)`.
@@ -80,7 +173,7 @@ const COLUMNS: &[(&str, &str)] = &[
 #[component]
 pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
     let lang = use_lang();
-    let sites = use_sites();
+    let sync_signals = use_sync();
     let can_write = can(Permission::InventoryWrite);
     let search_text = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
@@ -108,29 +201,45 @@ pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
         pending.set_value(h);
     };
 
-    let query = Memo::new(move |_| ListQuery {
-        q: Some(q.get()).filter(|s| !s.trim().is_empty()),
-        site_id: site.get(),
+    let query = Memo::new(move |_| Query {
+        q: q.get(),
+        site: site.get(),
         status: status.get(),
-        sort: Some(sort.get()),
-        order: Some(if desc.get() { "desc" } else { "asc" }.to_owned()),
-        limit: Some(PAGE_SIZE),
-        offset: Some(offset.get()),
+        sort: sort.get(),
+        desc: desc.get(),
+        offset: offset.get(),
     });
-    let data = LocalResource::new(move || {
+    // The rows of this kind, rebuilt only when the replica changes; not a
+    // memo, because comparing 10,000 rows to decide whether they changed
+    // would cost as much as building them.
+    let cache = StoredValue::new_local(None::<(u64, Rc<Vec<Row>>)>);
+    let rows_now = move || -> Option<Rc<Vec<Row>>> {
+        if !track() {
+            return None;
+        }
+        let version = sync_signals.version.get_untracked();
+        if let Some((v, rows)) = cache.get_value() {
+            if v == version {
+                return Some(rows);
+            }
+        }
+        let rows = Rc::new(all_rows(kind));
+        cache.set_value(Some((version, rows.clone())));
+        Some(rows)
+    };
+    let data = Memo::new(move |_| {
         let q = query.get();
-        async move { fetch(kind, q).await }
+        rows_now().map(|rows| page(&rows, &q))
     });
-    let total = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|(_, t)| t));
-    let site_names = Memo::new(move |_| {
-        sites
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect::<HashMap<_, _>>()
+    let total = Signal::derive(move || data.with(|d| d.as_ref().map(|(_, t)| *t)));
+    let sites = Memo::new(move |_| {
+        track();
+        let mut out = Vec::new();
+        sync::for_each_entity(EntityKind::Site, |id, s, _| out.push((id, text(s, "name"))));
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
     });
+    let site_names = Memo::new(move |_| sites.get().into_iter().collect::<HashMap<_, _>>());
 
     let (title, new_label) = match kind {
         DeviceKind::Camera => (K::NavCameras, K::NewCamera),
@@ -206,10 +315,8 @@ pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
                 {move || {
                     sites
                         .get()
-                        .and_then(Result::ok)
-                        .unwrap_or_default()
                         .into_iter()
-                        .map(|s| view! { <option value=s.id.to_string() selected=move || site.get() == Some(s.id)>{s.name}</option> })
+                        .map(|(id, name)| view! { <option value=id.to_string() selected=move || site.get() == Some(id)>{name}</option> })
                         .collect_view()
                 }}
             </select>
@@ -228,7 +335,7 @@ pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
                     .collect_view()}
             </select>
         </div>
-        {move || data.get().and_then(Result::err).map(|e| view! { <ErrorBanner error=Signal::derive(move || Some(e.clone()))/> })}
+        {move || (!sync_signals.status.with(|s| s.online) && data.with(Option::is_some)).then(|| view! { <p class="hint offline-note" data-test="offline-data">{tr(K::OfflineData)}</p> })}
         <div class="table-wrap">
             <table class="list" data-test="device-table" class:loading=move || data.get().is_none()>
                 <thead>
@@ -247,14 +354,17 @@ pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
                         let row_test = row_test.clone();
                         match data.get() {
                             None => view! { <tr><td colspan="8">{tr(K::Loading)}</td></tr> }.into_any(),
-                            Some(Ok((rows, _))) if rows.is_empty() => view! { <tr><td colspan="8" class="empty" data-test="no-results">{tr(K::NoResults)}</td></tr> }.into_any(),
-                            Some(Ok((rows, _))) => rows
+                            Some((rows, _)) if rows.is_empty() => view! { <tr><td colspan="8" class="empty" data-test="no-results">{tr(K::NoResults)}</td></tr> }.into_any(),
+                            Some((rows, _)) => rows
                                 .into_iter()
                                 .map(|r| {
-                                    let site_name = names.get(&r.site_id).cloned().unwrap_or_default();
+                                    let site_name = r.site_id.and_then(|id| names.get(&id).cloned()).unwrap_or_default();
                                     view! {
-                                        <tr data-test=row_test.clone() data-id=r.id.to_string()>
-                                            <td><A href=format!("/{base}/{}", r.id)>{r.name}</A></td>
+                                        <tr data-test=row_test.clone() data-id=r.id.to_string() class:unsent=r.unsent>
+                                            <td>
+                                                <A href=format!("/{base}/{}", r.id)>{r.name}</A>
+                                                {r.unsent.then(|| view! { <span class="unsent" data-test="unsent" title=move || tr(K::NotSent)()>{tr(K::NotSent)}</span> })}
+                                            </td>
                                             <td>{r.make_model}</td>
                                             <td class="mono" data-test="serial">{r.serial}</td>
                                             <td class="mono">{r.ip}</td>
@@ -267,7 +377,6 @@ pub fn DeviceListPage(kind: DeviceKind) -> impl IntoView {
                                 })
                                 .collect_view()
                                 .into_any(),
-                            Some(Err(_)) => ().into_any(),
                         }
                     }}
                 </tbody>

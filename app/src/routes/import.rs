@@ -45,7 +45,13 @@ pub fn ImportPage() -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             match api::cameras::import(&source, dry_run).await {
-                Ok(r) => report.set(Some(r)),
+                Ok(r) => {
+                    // Imported cameras reach the lists through the replica.
+                    if r.imported > 0 {
+                        crate::sync::engine::soon();
+                    }
+                    report.set(Some(r));
+                }
                 Err(e) => {
                     // A refused import may come back as an error body whose
                     // fields carry the bad lines; show them in the table.

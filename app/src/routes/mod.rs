@@ -8,6 +8,7 @@
 //! - [`import`]: the camera CSV import with its dry run, and the export link.
 //! - [`warranty`]: warranties ending soon.
 //! - [`users`]: user administration.
+//! - [`sync`]: rejected changes and conflicts to resolve.
 
 pub mod device_edit;
 pub mod devices;
@@ -15,5 +16,6 @@ pub mod history;
 pub mod import;
 pub mod login;
 pub mod sites;
+pub mod sync;
 pub mod users;
 pub mod warranty;

@@ -87,6 +87,8 @@ pub fn SitesPage() -> impl IntoView {
         tree.refetch();
         if site_added {
             sites.refetch();
+            // The device forms read places from the replica: pull them now.
+            crate::sync::engine::soon();
         }
     };
     let building_options = Signal::derive(move || {

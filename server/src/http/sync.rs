@@ -139,52 +139,18 @@ async fn push(State(app): State<App>, ctx: Ctx, req: Request) -> AppResult<Json<
         req.mutations.chunks(BATCH).collect()
     };
     for batch in batches {
-        let now = app.now_ms();
-        let mut tx = app.db.begin_write().await?;
-        store::lock(tx.conn(), app.db.backend).await?;
-        // Read under the lock: two pushes of the same client (a retry while
-        // the first is still running) are applied one after the other.
-        last = match store::client(tx.conn(), &req.client_id).await? {
-            Some((owner, _)) if owner != ctx.user.id => {
-                return Err(AppError::conflict(vec![FieldError::new(
-                    "client_id",
-                    ErrorCode::Conflict,
-                )]));
-            }
-            Some((_, last)) => last,
-            None => 0,
+        // The fast way writes without savepoints; if a write still fails
+        // (a constraint the checks did not foresee, such as a concurrent
+        // online write on PostgreSQL), the batch is rolled back and applied
+        // again the careful way, one savepoint per mutation.
+        let applied = match apply_batch(&app, &ctx, req.client_id, batch, false).await? {
+            Some(applied) => applied,
+            None => apply_batch(&app, &ctx, req.client_id, batch, true)
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("careful apply gave up")))?,
         };
-        let keys: Vec<RecordKey> = batch.iter().map(|m| m.kind.key()).collect();
-        let mut batch_state = Batch {
-            records: store::load(tx.conn(), app.db.backend, &keys).await?,
-            changed: BTreeMap::new(),
-            events: Vec::new(),
-        };
-        for m in batch {
-            let outcome =
-                apply_one(&app, &ctx, tx.conn(), m, &mut last, &mut batch_state, now).await?;
-            results.push(PushResult {
-                mutation_id: m.mutation_id,
-                outcome,
-            });
-        }
-        store::save(tx.conn(), app.db.backend, batch_state.changed).await?;
-        store::set_client(tx.conn(), &req.client_id, &ctx.user.id, last, now).await?;
-        let events: Vec<Event<'_>> = batch_state
-            .events
-            .into_iter()
-            .map(|e| Event {
-                action: e.action,
-                entity_type: e.entity_type,
-                entity_id: Some(e.id),
-                before: e.before,
-                after: e.after,
-            })
-            .collect();
-        if !events.is_empty() {
-            audit::append_many(&mut tx, app.db.backend, now, &ctx.actor(), events).await?;
-        }
-        tx.commit().await?;
+        last = applied.0;
+        results.extend(applied.1);
     }
     Ok(Json(PushResponse {
         epoch: sync::epoch(&app.db).await?,
@@ -194,12 +160,78 @@ async fn push(State(app): State<App>, ctx: Ctx, req: Request) -> AppResult<Json<
     }))
 }
 
+/// Applies one batch in its own transaction and returns the client's last
+/// processed number and the outcomes, or `None` when a write failed in the
+/// fast way (`careful == false`) and the batch must be applied carefully.
+async fn apply_batch(
+    app: &App,
+    ctx: &Ctx,
+    client_id: uuid::Uuid,
+    batch: &[Mutation],
+    careful: bool,
+) -> AppResult<Option<(u64, Vec<PushResult>)>> {
+    let now = app.now_ms();
+    let mut tx = app.db.begin_write().await?;
+    store::lock(tx.conn(), app.db.backend).await?;
+    // Read under the lock: two pushes of the same client (a retry while the
+    // first is still running) are applied one after the other.
+    let mut last = match store::client(tx.conn(), &client_id).await? {
+        Some((owner, _)) if owner != ctx.user.id => {
+            return Err(AppError::conflict(vec![FieldError::new(
+                "client_id",
+                ErrorCode::Conflict,
+            )]));
+        }
+        Some((_, last)) => last,
+        None => 0,
+    };
+    let keys: Vec<RecordKey> = batch.iter().map(|m| m.kind.key()).collect();
+    let mut state = Batch {
+        records: store::load(tx.conn(), app.db.backend, &keys).await?,
+        changed: BTreeMap::new(),
+        events: Vec::new(),
+        careful,
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for m in batch {
+        let Some(outcome) = apply_one(app, ctx, tx.conn(), m, &mut last, &mut state, now).await?
+        else {
+            // Dropping the transaction rolls the batch back.
+            return Ok(None);
+        };
+        results.push(PushResult {
+            mutation_id: m.mutation_id,
+            outcome,
+        });
+    }
+    store::save(tx.conn(), app.db.backend, state.changed).await?;
+    store::set_client(tx.conn(), &client_id, &ctx.user.id, last, now).await?;
+    let events: Vec<Event<'_>> = state
+        .events
+        .into_iter()
+        .map(|e| Event {
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: Some(e.id),
+            before: e.before,
+            after: e.after,
+        })
+        .collect();
+    if !events.is_empty() {
+        audit::append_many(&mut tx, app.db.backend, now, &ctx.actor(), events).await?;
+    }
+    tx.commit().await?;
+    Ok(Some((last, results)))
+}
+
 /// The records one batch touches, as loaded and as changed, and the audit
 /// entries it writes.
 struct Batch {
     records: HashMap<RecordKey, Stored>,
     changed: BTreeMap<RecordKey, Stored>,
     events: Vec<SyncEvent>,
+    /// One savepoint per mutation, so a failing write rejects only it.
+    careful: bool,
 }
 
 impl Batch {
@@ -229,7 +261,8 @@ fn refused(code: ErrorCode, fields: Vec<FieldError>) -> RejectReason {
 }
 
 /// Applies one mutation of a push; `Err` only for a database failure that
-/// must abort the whole batch (the client then retries it).
+/// must abort the whole batch (the client then retries it), `Ok(None)` when
+/// a write failed in the fast way.
 async fn apply_one(
     app: &App,
     ctx: &Ctx,
@@ -238,16 +271,16 @@ async fn apply_one(
     last: &mut u64,
     batch: &mut Batch,
     now: i64,
-) -> AppResult<PushOutcome> {
+) -> AppResult<Option<PushOutcome>> {
     if m.mutation_id <= *last {
-        return Ok(PushOutcome::AlreadyProcessed);
+        return Ok(Some(PushOutcome::AlreadyProcessed));
     }
     let gap = (m.mutation_id > *last + 1).then_some(Gap {
         expected: *last + 1,
         received: m.mutation_id,
     });
     *last = m.mutation_id;
-    let reject = |reason| Ok(PushOutcome::Rejected { gap, reason });
+    let reject = |reason| Ok(Some(PushOutcome::Rejected { gap, reason }));
 
     if let Err(reason) = well_formed(m) {
         return reject(reason);
@@ -285,24 +318,28 @@ async fn apply_one(
     after.state.merge(m.hlc, &m.kind);
     app.sync.observe(&m.hlc, now);
 
-    let mut sp = conn.begin().await?;
-    let projected = match entity.kind {
-        EntityKind::Camera => project::<Camera>(app, ctx, &mut sp, entity, &after, now).await,
-        EntityKind::Recorder => project::<Recorder>(app, ctx, &mut sp, entity, &after, now).await,
-        EntityKind::Switch => project::<Switch>(app, ctx, &mut sp, entity, &after, now).await,
-        _ => unreachable!("checked above"),
-    };
-    let projection = match projected {
-        Ok(p) => {
-            sp.commit().await?;
-            p
+    let projection = if batch.careful {
+        let mut sp = conn.begin().await?;
+        match project_entity(app, ctx, &mut sp, entity, &before, &after, now).await {
+            Ok(p) => {
+                sp.commit().await?;
+                p
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                return match rejection_of(e) {
+                    Ok(reason) => reject(reason),
+                    Err(e) => Err(e),
+                };
+            }
         }
-        Err(e) => {
-            sp.rollback().await?;
-            return match rejection_of(e) {
-                Ok(reason) => reject(reason),
-                Err(e) => Err(e),
-            };
+    } else {
+        match project_entity(app, ctx, conn, entity, &before, &after, now).await {
+            Ok(p) => p,
+            // A check refused it before anything was written.
+            Err(AppError::Api { code, fields, .. }) => return reject(refused(code, fields)),
+            Err(e) if rejection_of_db(&e) => return Ok(None),
+            Err(e) => return Err(e),
         }
     };
     if let Some(p) = projection {
@@ -333,10 +370,38 @@ async fn apply_one(
         .filter(|c| !before.state.conflicts(key).contains(c))
         .collect();
     batch.changed.insert(key, after);
-    Ok(PushOutcome::Accepted {
+    Ok(Some(PushOutcome::Accepted {
         gap,
         conflicts: opened,
-    })
+    }))
+}
+
+/// Projects a merged record onto its device table.
+async fn project_entity(
+    app: &App,
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    entity: EntityRef,
+    before: &Stored,
+    after: &Stored,
+    now: i64,
+) -> AppResult<Option<Projection>> {
+    // Every writer keeps the inventory row and the sync record together, so
+    // the row exists exactly when the record was visible: a new record needs
+    // no lookup.
+    let row_exists = before.state.values().is_some();
+    match entity.kind {
+        EntityKind::Camera => {
+            project::<Camera>(app, ctx, conn, entity, row_exists, after, now).await
+        }
+        EntityKind::Recorder => {
+            project::<Recorder>(app, ctx, conn, entity, row_exists, after, now).await
+        }
+        EntityKind::Switch => {
+            project::<Switch>(app, ctx, conn, entity, row_exists, after, now).await
+        }
+        _ => unreachable!("only devices are projected"),
+    }
 }
 
 /// The newest timestamp anywhere in a mutation.
@@ -355,13 +420,15 @@ fn newest_timestamp(m: &Mutation) -> i64 {
 fn rejection_of(e: AppError) -> Result<RejectReason, AppError> {
     match e {
         AppError::Api { code, fields, .. } => Ok(refused(code, fields)),
-        AppError::Db(sqlx::Error::Database(db))
-            if db.is_unique_violation() || db.is_foreign_key_violation() =>
-        {
-            Ok(refused(ErrorCode::Conflict, vec![]))
-        }
+        e if rejection_of_db(&e) => Ok(refused(ErrorCode::Conflict, vec![])),
         other => Err(other),
     }
+}
+
+/// A write refused by a constraint: the mutation's fault, not the server's.
+fn rejection_of_db(e: &AppError) -> bool {
+    matches!(e, AppError::Db(sqlx::Error::Database(db))
+        if db.is_unique_violation() || db.is_foreign_key_violation())
 }
 
 /// What projecting a merged record onto its inventory table did.
@@ -379,10 +446,14 @@ async fn project<D: Device>(
     ctx: &Ctx,
     conn: &mut AnyConnection,
     entity: EntityRef,
+    row_exists: bool,
     merged: &Stored,
     now: i64,
 ) -> AppResult<Option<Projection>> {
-    let existing = repo::get_in::<D>(conn, &entity.id).await?;
+    let existing = match row_exists {
+        true => repo::get_in::<D>(conn, &entity.id).await?,
+        false => None,
+    };
     let existing_json = existing.as_ref().map(to_json).transpose()?;
     let Some(values) = merged.state.values() else {
         let Some(existing) = existing else {

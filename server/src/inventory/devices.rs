@@ -467,24 +467,37 @@ pub fn identity_keys(a: &AssetFields) -> Vec<(String, &'static str, ErrorCode)> 
     keys
 }
 
-/// Which of `keys` already belong to another device.
+/// Which of `keys` already belong to another device (one query for all).
 pub async fn identity_conflicts(
     conn: &mut AnyConnection,
     keys: &[(String, &'static str, ErrorCode)],
     own_id: &Uuid,
 ) -> Result<Vec<FieldError>, sqlx::Error> {
-    let mut errors = Vec::new();
-    for (key, field, code) in keys {
-        let owner: Option<String> =
-            sqlx::query_scalar("SELECT device_id FROM device_identities WHERE identity = $1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if owner.is_some_and(|o| o != own_id.to_string()) {
-            errors.push(FieldError::new(*field, *code));
-        }
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(errors)
+    let params: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT identity, device_id FROM device_identities WHERE identity IN ({})",
+        params.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (key, _, _) in keys {
+        q = q.bind(key.clone());
+    }
+    let own = own_id.to_string();
+    let taken: Vec<String> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter(|row| row.try_get::<String, _>(1).is_ok_and(|owner| owner != own))
+        .map(|row| row.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    Ok(keys
+        .iter()
+        .filter(|(key, _, _)| taken.contains(key))
+        .map(|(_, field, code)| FieldError::new(*field, *code))
+        .collect())
 }
 
 /// Replaces a device's identity keys. A concurrent writer that took the same

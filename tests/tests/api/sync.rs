@@ -1164,7 +1164,7 @@ async fn whole_requests_are_refused_before_anything_is_applied(backend: Backend)
     let (s, b) = admin.push(&dev.push(&[&foreign])).await;
     assert_eq!(
         (s, code(&b)),
-        (StatusCode::BAD_REQUEST, "validation".into()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation".into()),
         "{b}"
     );
 
@@ -1190,7 +1190,7 @@ async fn whole_requests_are_refused_before_anything_is_applied(backend: Backend)
         .await;
     assert_eq!(
         (s, code(&b)),
-        (StatusCode::BAD_REQUEST, "validation".into()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation".into()),
         "{b}"
     );
     assert_eq!(cameras_total(&admin).await, 0, "nothing was applied");

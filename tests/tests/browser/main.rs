@@ -43,7 +43,19 @@
 //!   `[data-test=warranty-ack]`;
 //! - users: `#user-form` (inputs by name), `[data-test=user-save]`, rows
 //!   `[data-test=user-row][data-username=<name>]`;
-//! - banners: `[data-test=error][data-code=<code>]`, `[data-test=ok]`.
+//! - banners: `[data-test=error][data-code=<code>]`, `[data-test=ok]`;
+//! - sync: `[data-test=sync-status]` with `data-online`, `data-pending`,
+//!   `data-conflicts`, `data-rejected`, `data-last-sync`; `[data-test=sync-now]`,
+//!   `[data-test=nav-sync]`; unsent marks `[data-test=unsent]`; on the sync
+//!   page `[data-test=conflict][data-field=<field>]` with
+//!   `[data-test=conflict-winner]`/`conflict-loser` (`.value`, buttons
+//!   `[data-test=keep-winner]`/`keep-loser`), `[data-test=rejected]`.
+//!
+//! Modules:
+//! - this file: the harness and the online stories;
+//! - [`offline`]: working with the server stopped, and two offline editors.
+
+mod offline;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -141,16 +153,88 @@ async fn wait_http_ok(url: &str, what: &str, child: &mut Child) -> Result<()> {
     }
 }
 
+/// How to (re)start the server on the same data and port.
+struct ServerSpec {
+    bin: PathBuf,
+    web_dir: std::ffi::OsString,
+    data: PathBuf,
+    port: u16,
+}
+
+impl ServerSpec {
+    async fn spawn(&self) -> Result<Guard> {
+        let mut server = Guard::spawn(
+            "gozcu serve",
+            Command::new(&self.bin)
+                .arg("serve")
+                .env("GOZCU_DATA_DIR", &self.data)
+                .env("GOZCU_LISTEN", format!("127.0.0.1:{}", self.port))
+                .env("GOZCU_WEB_DIR", &self.web_dir)
+                .env("GOZCU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .stdout(Stdio::null()),
+        )?;
+        let base = format!("http://127.0.0.1:{}", self.port);
+        wait_http_ok(&format!("{base}/healthz"), "gozcu serve", &mut server.child).await?;
+        Ok(server)
+    }
+}
+
 /// Everything one test run needs: server, chromedriver, browser session.
 struct Env {
     base: String,
     client: Client,
     work: TempDir,
+    spec: ServerSpec,
+    driver_url: String,
+    chromium: String,
     // Dropped last, after the browser session is closed.
-    _server: Guard,
+    server: std::sync::Mutex<Option<Guard>>,
     _driver: Guard,
     _data: TempDir,
     _profile: TempDir,
+}
+
+impl Env {
+    /// Kills the server (as a power cut would); the data dir stays.
+    fn stop_server(&self) {
+        drop(self.server.lock().expect("server lock").take());
+    }
+
+    /// Starts the server again on the same data dir and port.
+    async fn start_server(&self) -> Result<()> {
+        let guard = self.spec.spawn().await?;
+        *self.server.lock().expect("server lock") = Some(guard);
+        Ok(())
+    }
+
+    /// Another browser session with a profile of its own (another tablet).
+    async fn new_browser(&self, profile: &Path) -> Result<Client> {
+        browser(&self.driver_url, &self.chromium, profile).await
+    }
+}
+
+async fn browser(driver_url: &str, chromium: &str, profile: &Path) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=1280,900",
+            ],
+        }),
+    );
+    // Plain HTTP to the local chromedriver: no TLS stack needed.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(driver_url)
+        .await
+        .context("cannot open a browser session")
 }
 
 /// `None` when the environment asks to skip.
@@ -177,18 +261,14 @@ async fn start() -> Result<Option<Env>> {
     let profile = TempDir::new("profile")?;
     let work = TempDir::new("work")?;
     let port = free_port()?;
-    let mut server = Guard::spawn(
-        "gozcu serve",
-        Command::new(&bin)
-            .arg("serve")
-            .env("GOZCU_DATA_DIR", &data.0)
-            .env("GOZCU_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GOZCU_WEB_DIR", &web_dir)
-            .env("GOZCU_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdout(Stdio::null()),
-    )?;
+    let spec = ServerSpec {
+        bin,
+        web_dir,
+        data: data.0.clone(),
+        port,
+    };
+    let server = spec.spawn().await?;
     let base = format!("http://127.0.0.1:{port}");
-    wait_http_ok(&format!("{base}/healthz"), "gozcu serve", &mut server.child).await?;
 
     let driver_port = free_port()?;
     let mut driver = Guard::spawn(
@@ -206,32 +286,15 @@ async fn start() -> Result<Option<Env>> {
     )
     .await?;
 
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.0.display()),
-                "--window-size=1280,900",
-            ],
-        }),
-    );
-    // Plain HTTP to the local chromedriver: no TLS stack needed.
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .context("cannot open a browser session")?;
+    let client = browser(&driver_url, &chromium, &profile.0).await?;
     Ok(Some(Env {
         base,
         client,
         work,
-        _server: server,
+        spec,
+        driver_url,
+        chromium,
+        server: std::sync::Mutex::new(Some(server)),
         _driver: driver,
         _data: data,
         _profile: profile,
