@@ -10,6 +10,8 @@ use gozcu_shared::inventory::{check_channel, DeviceKind, Recorder};
 use gozcu_shared::sync::{EntityKind, EntityRef};
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::json;
+use std::collections::HashSet;
+
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -141,20 +143,28 @@ async fn read<D: Device>(
 
 /// The rules that need other rows: the site exists and is in scope, the
 /// location is in that site, the recorder exists and has the channel, and
-/// no other device holds the same IP, MAC or serial.
+/// no other device holds the same IP, MAC or serial. `known_sites` remembers
+/// sites already seen to exist within one transaction (a sync push checks
+/// hundreds of devices of the same site).
 pub async fn check_references<D: Device>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     d: &D,
+    known_sites: &mut HashSet<Uuid>,
 ) -> AppResult<()> {
     let c = d.common();
     ctx.require_site(&c.site_id)?;
     let mut errors = Vec::new();
-    let site: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
-        .bind(c.site_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    if site.is_none() {
+    if !known_sites.contains(&c.site_id) {
+        let site: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
+            .bind(c.site_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if site.is_some() {
+            known_sites.insert(c.site_id);
+        }
+    }
+    if !known_sites.contains(&c.site_id) {
         errors.push(FieldError::new("site_id", ErrorCode::UnknownSite));
     }
     if let Some(loc) = c.location_id {
@@ -209,7 +219,13 @@ async fn create<D: Device>(
         updated_at: now,
         ..d.common()
     });
-    check_references(&mut *app.db.pool.acquire().await?, &ctx, &d).await?;
+    check_references(
+        &mut *app.db.pool.acquire().await?,
+        &ctx,
+        &d,
+        &mut HashSet::new(),
+    )
+    .await?;
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
     // Identity keys were checked above; a writer that took one since then
@@ -259,7 +275,13 @@ async fn update<D: Device>(
         updated_at: now,
         ..d.common()
     });
-    check_references(&mut *app.db.pool.acquire().await?, &ctx, &d).await?;
+    check_references(
+        &mut *app.db.pool.acquire().await?,
+        &ctx,
+        &d,
+        &mut HashSet::new(),
+    )
+    .await?;
     let c = d.common();
     let mut tx = app.db.begin_write().await?;
     repo::update(tx.conn(), &d, now).await?;

@@ -18,9 +18,8 @@ use axum::routing::post;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
 use gozcu_shared::sync::{
     entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Gap, Mutation, MutationKind,
-    PullRequest, PullResponse, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey,
-    RejectReason, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS,
-    SCHEMA_VERSION,
+    PullRequest, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey, RejectReason,
+    MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
 };
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::Value;
@@ -83,11 +82,24 @@ fn check_schema(version: u32) -> AppResult<()> {
     Ok(())
 }
 
+/// [`gozcu_shared::sync::PullResponse`] with the records' states passed
+/// through as stored.
+#[derive(serde::Serialize)]
+struct PullPage {
+    epoch: String,
+    reset: bool,
+    records: Vec<store::RawRecord>,
+    cursor: u64,
+    more: bool,
+    last_processed: u64,
+    server_time_ms: i64,
+}
+
 async fn pull(
     State(app): State<App>,
     ctx: Ctx,
     Json(req): Json<PullRequest>,
-) -> AppResult<Json<PullResponse>> {
+) -> AppResult<Json<PullPage>> {
     check_schema(req.schema_version)?;
     let now = app.now_ms();
     let epoch = sync::epoch(&app.db).await?;
@@ -104,7 +116,7 @@ async fn pull(
         Some((owner, last)) if owner == ctx.user.id => last,
         _ => 0,
     };
-    Ok(Json(PullResponse {
+    Ok(Json(PullPage {
         epoch,
         reset,
         records,
@@ -191,6 +203,10 @@ async fn apply_batch(
         changed: BTreeMap::new(),
         events: Vec::new(),
         careful,
+        pending: Pending {
+            now,
+            ..Pending::default()
+        },
     };
     let mut results = Vec::with_capacity(batch.len());
     for m in batch {
@@ -203,6 +219,11 @@ async fn apply_batch(
             mutation_id: m.mutation_id,
             outcome,
         });
+    }
+    match state.pending.flush(tx.conn(), app.db.backend).await {
+        Ok(()) => {}
+        Err(e) if rejection_of_db(&e) => return Ok(None),
+        Err(e) => return Err(e),
     }
     store::save(tx.conn(), app.db.backend, state.changed).await?;
     store::set_client(tx.conn(), &client_id, &ctx.user.id, last, now).await?;
@@ -232,6 +253,7 @@ struct Batch {
     events: Vec<SyncEvent>,
     /// One savepoint per mutation, so a failing write rejects only it.
     careful: bool,
+    pending: Pending,
 }
 
 impl Batch {
@@ -318,9 +340,10 @@ async fn apply_one(
     after.state.merge(m.hlc, &m.kind);
     app.sync.observe(&m.hlc, now);
 
+    let w = Writer { app, ctx, now };
     let projection = if batch.careful {
         let mut sp = conn.begin().await?;
-        match project_entity(app, ctx, &mut sp, entity, &before, &after, now).await {
+        match project_entity(&w, &mut sp, entity, &before, &after, None).await {
             Ok(p) => {
                 sp.commit().await?;
                 p
@@ -334,7 +357,7 @@ async fn apply_one(
             }
         }
     } else {
-        match project_entity(app, ctx, conn, entity, &before, &after, now).await {
+        match project_entity(&w, conn, entity, &before, &after, Some(&mut batch.pending)).await {
             Ok(p) => p,
             // A check refused it before anything was written.
             Err(AppError::Api { code, fields, .. }) => return reject(refused(code, fields)),
@@ -376,30 +399,94 @@ async fn apply_one(
     }))
 }
 
-/// Projects a merged record onto its device table.
+/// What every projection of a batch shares.
+struct Writer<'a> {
+    app: &'a App,
+    ctx: &'a Ctx,
+    now: i64,
+}
+
+/// New devices of a batch written the fast way, inserted together in
+/// multi-row statements (a day of field work is mostly new devices), with
+/// their identity keys so that later mutations of the batch see them.
+#[derive(Default)]
+struct Pending {
+    cameras: Vec<Camera>,
+    recorders: Vec<Recorder>,
+    switches: Vec<Switch>,
+    keys: std::collections::HashSet<String>,
+    /// Sites seen to exist in this batch's transaction.
+    known_sites: std::collections::HashSet<uuid::Uuid>,
+    now: i64,
+}
+
+impl Pending {
+    fn defer<D: Deferrable>(&mut self, d: D) {
+        self.keys.extend(
+            repo::identity_keys(&d.common().asset)
+                .into_iter()
+                .map(|(k, _, _)| k),
+        );
+        D::pending(self).push(d);
+    }
+
+    async fn flush(
+        &mut self,
+        conn: &mut AnyConnection,
+        backend: crate::db::Backend,
+    ) -> AppResult<()> {
+        let now = self.now;
+        repo::insert_many(conn, backend, &std::mem::take(&mut self.cameras), now).await?;
+        repo::insert_many(conn, backend, &std::mem::take(&mut self.recorders), now).await?;
+        repo::insert_many(conn, backend, &std::mem::take(&mut self.switches), now).await?;
+        self.keys.clear();
+        Ok(())
+    }
+}
+
+/// A device kind that can wait in [`Pending`].
+trait Deferrable: Device {
+    fn pending(p: &mut Pending) -> &mut Vec<Self>;
+}
+
+impl Deferrable for Camera {
+    fn pending(p: &mut Pending) -> &mut Vec<Self> {
+        &mut p.cameras
+    }
+}
+
+impl Deferrable for Recorder {
+    fn pending(p: &mut Pending) -> &mut Vec<Self> {
+        &mut p.recorders
+    }
+}
+
+impl Deferrable for Switch {
+    fn pending(p: &mut Pending) -> &mut Vec<Self> {
+        &mut p.switches
+    }
+}
+
+/// Projects a merged record onto its device table; `pending` (the fast
+/// way) defers inserts of new devices.
 async fn project_entity(
-    app: &App,
-    ctx: &Ctx,
+    w: &Writer<'_>,
     conn: &mut AnyConnection,
     entity: EntityRef,
     before: &Stored,
     after: &Stored,
-    now: i64,
+    pending: Option<&mut Pending>,
 ) -> AppResult<Option<Projection>> {
     // Every writer keeps the inventory row and the sync record together, so
     // the row exists exactly when the record was visible: a new record needs
     // no lookup.
     let row_exists = before.state.values().is_some();
     match entity.kind {
-        EntityKind::Camera => {
-            project::<Camera>(app, ctx, conn, entity, row_exists, after, now).await
-        }
+        EntityKind::Camera => project::<Camera>(w, conn, entity, row_exists, after, pending).await,
         EntityKind::Recorder => {
-            project::<Recorder>(app, ctx, conn, entity, row_exists, after, now).await
+            project::<Recorder>(w, conn, entity, row_exists, after, pending).await
         }
-        EntityKind::Switch => {
-            project::<Switch>(app, ctx, conn, entity, row_exists, after, now).await
-        }
+        EntityKind::Switch => project::<Switch>(w, conn, entity, row_exists, after, pending).await,
         _ => unreachable!("only devices are projected"),
     }
 }
@@ -441,15 +528,21 @@ struct Projection {
 
 /// Writes the merged record's visible state to the device table with the
 /// rules of a REST write. `Ok(None)`: nothing visible changed.
-async fn project<D: Device>(
-    app: &App,
-    ctx: &Ctx,
+async fn project<D: Deferrable>(
+    w: &Writer<'_>,
     conn: &mut AnyConnection,
     entity: EntityRef,
     row_exists: bool,
     merged: &Stored,
-    now: i64,
+    mut pending: Option<&mut Pending>,
 ) -> AppResult<Option<Projection>> {
+    let (app, ctx, now) = (w.app, w.ctx, w.now);
+    if row_exists {
+        // The row may still wait among the deferred inserts.
+        if let Some(p) = pending.as_deref_mut() {
+            p.flush(conn, app.db.backend).await?;
+        }
+    }
     let existing = match row_exists {
         true => repo::get_in::<D>(conn, &entity.id).await?,
         false => None,
@@ -500,7 +593,34 @@ async fn project<D: Device>(
         updated_at: existing.as_ref().map_or(now, |e| e.common().updated_at),
         ..d.common()
     });
-    check_references(conn, ctx, &d).await?;
+    if let Some(p) = pending.as_deref_mut() {
+        // A camera may name a recorder created earlier in this batch.
+        if d.recorder_ref()
+            .is_some_and(|(r, _)| p.recorders.iter().any(|x| x.id == r))
+        {
+            p.flush(conn, app.db.backend).await?;
+        }
+    }
+    // The batch's cache of existing sites travels with the deferred inserts
+    // (losing it on an early return only costs a query later).
+    let mut sites = pending
+        .as_deref_mut()
+        .map(|p| std::mem::take(&mut p.known_sites))
+        .unwrap_or_default();
+    check_references(conn, ctx, &d, &mut sites).await?;
+    if let Some(p) = pending.as_deref_mut() {
+        p.known_sites = sites;
+    }
+    if let Some(p) = pending.as_deref() {
+        let taken: Vec<FieldError> = repo::identity_keys(&d.common().asset)
+            .into_iter()
+            .filter(|(key, _, _)| p.keys.contains(key))
+            .map(|(_, field, code)| FieldError::new(field, code))
+            .collect();
+        if !taken.is_empty() {
+            return Err(AppError::conflict(taken));
+        }
+    }
     let after_json = to_json(&d)?;
     if existing_json.as_ref() == Some(&after_json) {
         return Ok(Some(Projection {
@@ -519,7 +639,10 @@ async fn project<D: Device>(
         repo::claim_identities(conn, D::KIND, &c.id, &repo::identity_keys(&c.asset)).await?;
         "sync_update"
     } else {
-        repo::insert_many(conn, app.db.backend, std::slice::from_ref(&d), now).await?;
+        match pending {
+            Some(p) => p.defer(d.clone()),
+            None => repo::insert_many(conn, app.db.backend, std::slice::from_ref(&d), now).await?,
+        }
         "sync_create"
     };
     let after_json = to_json(&d)?;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use gozcu_shared::sync::{EntityKind, EntityRef, RecordKey, RecordState, SyncRecord};
+use gozcu_shared::sync::{EntityKind, EntityRef, RecordKey, RecordState};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -234,6 +234,18 @@ pub async fn set_client(
     Ok(())
 }
 
+/// One record of a pull page with its state as stored: the JSON is passed
+/// through without being parsed and printed again, which is most of the
+/// cost of a large pull. It serialises exactly like
+/// [`gozcu_shared::sync::SyncRecord`].
+#[derive(Debug, serde::Serialize)]
+pub struct RawRecord {
+    pub key: RecordKey,
+    pub site_id: Option<Uuid>,
+    pub seq: u64,
+    pub state: Box<serde_json::value::RawValue>,
+}
+
 /// One page of records changed after `cursor`, within `scope` (`None`: every
 /// site), oldest change first; one more than `limit` is fetched to tell
 /// whether more wait.
@@ -242,7 +254,7 @@ pub async fn changes(
     scope: Option<&[Uuid]>,
     cursor: u64,
     limit: u32,
-) -> Result<(Vec<SyncRecord>, bool), sqlx::Error> {
+) -> Result<(Vec<RawRecord>, bool), sqlx::Error> {
     let mut sql =
         String::from("SELECT kind, id, site_id, seq, state FROM sync_records WHERE seq > $1");
     if let Some(sites) = scope {
@@ -265,11 +277,11 @@ pub async fn changes(
         };
         let seq: i64 = row.try_get(3)?;
         let state: String = row.try_get(4)?;
-        out.push(SyncRecord {
+        out.push(RawRecord {
             key,
             site_id: opt_uuid(row.try_get(2)?),
             seq: u64::try_from(seq).unwrap_or(0),
-            state: serde_json::from_str(&state).map_err(decode_err)?,
+            state: serde_json::value::RawValue::from_string(state).map_err(decode_err)?,
         });
     }
     Ok((out, more))
