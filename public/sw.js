@@ -2,8 +2,9 @@
 // the PWA starts offline and works from its IndexedDB replica.
 //
 // Rules:
-// - The cache name carries a version: bump it whenever the shell's file
-//   list or this file's logic changes. A changed sw.js installs beside the
+// - The cache name carries a version, which `cargo xtask pwa` replaces with
+//   a hash of the built shell (index.html, CSS, this file, the JS and the
+//   wasm), so every build that changes the app is a new version. A changed sw.js installs beside the
 //   running one and waits; the page shows "new version ready" and only
 //   switches when the user clicks (message "skip-waiting"), so a reload
 //   never interrupts a half-filled form unasked. Old caches are deleted on
@@ -14,7 +15,7 @@
 //   at once), with a short timeout so a weak signal does not stall the
 //   start, and the cached copy as fallback. Page navigations (any SPA
 //   route) fall back to the cached index.html.
-const VERSION = "v2";
+const VERSION = "dev";
 const CACHE = `gozcu-shell-${VERSION}`;
 // The file names match what `cargo xtask pwa` produces (wasm-bindgen's
 // `--out-name gozcu_app`, see xtask/src/pwa.rs).

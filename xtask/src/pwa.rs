@@ -101,6 +101,8 @@ pub fn build(root: &Path, tools: &PwaTools) -> Result<Pwa> {
         );
     }
 
+    stamp_service_worker(&dist)?;
+
     let wasm_bytes = file_len(&wasm)?;
     let wasm_gz_bytes = gzipped_len(&wasm)?;
     println!(
@@ -114,6 +116,39 @@ pub fn build(root: &Path, tools: &PwaTools) -> Result<Pwa> {
         wasm_bytes,
         wasm_gz_bytes,
     })
+}
+
+/// Files whose change is a new version of the app shell.
+const SHELL_FILES: [&str; 5] = [
+    "index.html",
+    "style.css",
+    "sw.js",
+    "pkg/gozcu_app.js",
+    "pkg/gozcu_app_bg.wasm",
+];
+
+/// Replaces the service worker's `VERSION` with a hash of the shell, so every
+/// build that changes the app installs a new worker, the open page offers
+/// "new version ready", and the old cache is dropped, with nobody having to
+/// remember to bump a number.
+fn stamp_service_worker(dist: &Path) -> Result<()> {
+    // FNV-1a: stable across Rust versions and machines, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for name in SHELL_FILES {
+        let path = dist.join(name);
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let sw = dist.join("sw.js");
+    let text = fs::read_to_string(&sw).with_context(|| format!("reading {}", sw.display()))?;
+    let marker = text
+        .lines()
+        .find(|l| l.starts_with("const VERSION = "))
+        .with_context(|| format!("{} has no `const VERSION = ` line", sw.display()))?;
+    let stamped = text.replacen(marker, &format!("const VERSION = \"{hash:016x}\";"), 1);
+    fs::write(&sw, stamped).with_context(|| format!("writing {}", sw.display()))
 }
 
 /// `wasm-opt -Oz` in place, then a check that the result still compiles in
