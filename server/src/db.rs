@@ -110,6 +110,21 @@ impl Db {
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // sqlx prepares every statement once per
+                            // connection. PostgreSQL then switches to a
+                            // generic plan made when a table was still empty
+                            // (a sequential scan), and a growing table makes
+                            // every lookup slower: a 10,000-mutation sync push
+                            // took 9 s instead of 2. Our queries are cheap to
+                            // plan, so each gets a plan for its values.
+                            sqlx::query("SET plan_cache_mode = force_custom_plan")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?
             }

@@ -157,9 +157,15 @@ async fn push(State(app): State<App>, ctx: Ctx, req: Request) -> AppResult<Json<
         // again the careful way, one savepoint per mutation.
         let applied = match apply_batch(&app, &ctx, req.client_id, batch, false).await? {
             Some(applied) => applied,
-            None => apply_batch(&app, &ctx, req.client_id, batch, true)
-                .await?
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("careful apply gave up")))?,
+            None => {
+                tracing::warn!(
+                    client = %req.client_id,
+                    "a sync write failed the fast way; applying the batch carefully"
+                );
+                apply_batch(&app, &ctx, req.client_id, batch, true)
+                    .await?
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("careful apply gave up")))?
+            }
         };
         last = applied.0;
         results.extend(applied.1);
