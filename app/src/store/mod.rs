@@ -265,8 +265,12 @@ impl Store {
         tx.store(RECORDS)?
             .put(&to_js(record)?, Some(&JsValue::from_str(&key_string(key))))
             .await?;
+        // `add`, not `put`: a second tab of the same user that handed out
+        // the same mutation number (each tab counts in memory) fails here
+        // and aborts the whole transaction, so the user sees an error
+        // instead of one change silently replacing another in the outbox.
         tx.store(OUTBOX)?
-            .put(&to_js(mutation)?, Some(&id_key(mutation.mutation_id)))
+            .add(&to_js(mutation)?, Some(&id_key(mutation.mutation_id)))
             .await?;
         tx.store(META)?
             .put(&to_js(clock)?, Some(&JsValue::from_str(CLOCK)))
