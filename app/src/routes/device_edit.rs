@@ -12,7 +12,7 @@
 
 use gozcu_shared::api::DeviceCredentials;
 use gozcu_shared::inventory::{AssetFields, Camera, DeviceKind, DeviceStatus, Recorder, Switch};
-use gozcu_shared::sync::{EntityRef, RecordKey};
+use gozcu_shared::sync::{EntityKind, EntityRef, RecordKey};
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,7 +28,6 @@ use crate::components::form::{
     SelectField, TextArea, TextField, Values,
 };
 use crate::i18n::{t, tr, use_lang, K};
-use crate::routes::devices::entity_kind;
 use crate::session::{can, kind_path};
 use crate::sync::{self, track, ChangeError};
 
@@ -224,7 +223,7 @@ impl AnyDevice {
             self
         };
         let entity = EntityRef {
-            kind: entity_kind(kind),
+            kind: EntityKind::from(kind),
             id: device.id(),
         };
         sync::save_entity(entity, &device.to_json()).await?;
@@ -233,7 +232,7 @@ impl AnyDevice {
 
     /// The device from the replica, and whether it has unsent changes.
     fn load(kind: DeviceKind, id: Uuid) -> Option<(AnyDevice, bool)> {
-        let ek = entity_kind(kind);
+        let ek = EntityKind::from(kind);
         Some(match kind {
             DeviceKind::Camera => {
                 let (d, u) = sync::entity::<Camera>(ek, id)?;
@@ -429,7 +428,7 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         track();
         !is_new
             && sync::is_unsent(&RecordKey::Entity(EntityRef {
-                kind: entity_kind(kind),
+                kind: EntityKind::from(kind),
                 id,
             }))
     });
@@ -484,7 +483,7 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         let navigate = navigate.clone();
         spawn_local(async move {
             let entity = EntityRef {
-                kind: entity_kind(kind),
+                kind: EntityKind::from(kind),
                 id,
             };
             match sync::delete_entity(entity).await {

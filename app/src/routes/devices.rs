@@ -43,14 +43,6 @@ struct Row {
     search: String,
 }
 
-pub fn entity_kind(kind: DeviceKind) -> EntityKind {
-    match kind {
-        DeviceKind::Camera => EntityKind::Camera,
-        DeviceKind::Recorder => EntityKind::Recorder,
-        DeviceKind::Switch => EntityKind::Switch,
-    }
-}
-
 fn text(s: &RecordState, field: &str) -> String {
     match s.get(field) {
         Some(serde_json::Value::String(v)) => v.clone(),
@@ -107,7 +99,7 @@ fn row(id: Uuid, s: &RecordState, unsent: bool) -> Row {
 
 fn all_rows(kind: DeviceKind) -> Vec<Row> {
     let mut out = Vec::new();
-    sync::for_each_entity(entity_kind(kind), |id, s, unsent| {
+    sync::for_each_entity(EntityKind::from(kind), |id, s, unsent| {
         out.push(row(id, s, unsent))
     });
     out

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use gozcu_shared::api::{AuditEntry, DeviceCredentials, ListQuery, Page};
-use gozcu_shared::inventory::{check_channel, DeviceKind, Recorder};
-use gozcu_shared::sync::{EntityKind, EntityRef};
+use gozcu_shared::inventory::{check_channel, Recorder};
+use gozcu_shared::sync::EntityRef;
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::json;
 use std::collections::HashSet;
@@ -194,12 +194,10 @@ pub async fn check_references<D: Device>(
 
 /// The sync record of a device.
 pub fn entity<D: Device>(id: Uuid) -> EntityRef {
-    let kind = match D::KIND {
-        DeviceKind::Camera => EntityKind::Camera,
-        DeviceKind::Recorder => EntityKind::Recorder,
-        DeviceKind::Switch => EntityKind::Switch,
-    };
-    EntityRef { kind, id }
+    EntityRef {
+        kind: D::KIND.into(),
+        id,
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {

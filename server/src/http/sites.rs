@@ -537,12 +537,10 @@ async fn write_place(
 
 /// The sync record of a place.
 fn place_entity(entity: &str, id: Uuid) -> EntityRef {
-    let kind = match entity {
-        "site" => EntityKind::Site,
-        "building" => EntityKind::Building,
-        _ => EntityKind::Location,
-    };
-    EntityRef { kind, id }
+    EntityRef {
+        kind: EntityKind::parse(entity).expect("places are named by their entity kind"),
+        id,
+    }
 }
 
 fn text(v: &Option<String>) -> Val {

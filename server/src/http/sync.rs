@@ -17,9 +17,10 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
 use gozcu_shared::sync::{
-    entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Gap, Mutation, MutationKind,
-    PullRequest, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey, RejectReason,
-    MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
+    advance, entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Mutation,
+    MutationKind, PullRequest, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey,
+    RejectReason, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS,
+    SCHEMA_VERSION,
 };
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::Value;
@@ -300,14 +301,9 @@ async fn apply_one(
     batch: &mut Batch,
     now: i64,
 ) -> AppResult<Option<PushOutcome>> {
-    if m.mutation_id <= *last {
+    let Some(gap) = advance(last, m.mutation_id) else {
         return Ok(Some(PushOutcome::AlreadyProcessed));
-    }
-    let gap = (m.mutation_id > *last + 1).then_some(Gap {
-        expected: *last + 1,
-        received: m.mutation_id,
-    });
-    *last = m.mutation_id;
+    };
     let reject = |reason| Ok(Some(PushOutcome::Rejected { gap, reason }));
 
     if let Err(reason) = well_formed(m) {

@@ -68,10 +68,6 @@ impl SyncClock {
         })
     }
 
-    pub fn node(&self) -> Uuid {
-        self.node
-    }
-
     /// The timestamp of an online write made now.
     pub fn tick(&self, now_ms: i64) -> Hlc {
         self.hlc.lock().expect("sync clock poisoned").tick(now_ms)

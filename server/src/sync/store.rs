@@ -51,34 +51,10 @@ pub async fn lock(conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx
     Ok(())
 }
 
-fn kind_str(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Site => "site",
-        EntityKind::Building => "building",
-        EntityKind::Location => "location",
-        EntityKind::Camera => "camera",
-        EntityKind::Recorder => "recorder",
-        EntityKind::Switch => "switch",
-    }
-}
-
-fn parse_kind(s: &str) -> Option<EntityKind> {
-    [
-        EntityKind::Site,
-        EntityKind::Building,
-        EntityKind::Location,
-        EntityKind::Camera,
-        EntityKind::Recorder,
-        EntityKind::Switch,
-    ]
-    .into_iter()
-    .find(|k| kind_str(*k) == s)
-}
-
 /// The `(kind, id)` columns of a record key.
-pub fn key_columns(key: &RecordKey) -> (&'static str, String) {
+fn key_columns(key: &RecordKey) -> (&'static str, String) {
     match key {
-        RecordKey::Entity(e) => (kind_str(e.kind), e.id.to_string()),
+        RecordKey::Entity(e) => (e.kind.as_str(), e.id.to_string()),
         RecordKey::Answer { run_id, item_id } => ("answer", format!("{run_id}:{item_id}")),
     }
 }
@@ -92,7 +68,7 @@ fn key_from_columns(kind: &str, id: &str) -> Option<RecordKey> {
         });
     }
     Some(RecordKey::Entity(EntityRef {
-        kind: parse_kind(kind)?,
+        kind: EntityKind::parse(kind)?,
         id: Uuid::parse_str(id).ok()?,
     }))
 }

@@ -47,5 +47,5 @@ pub use protocol::{
     MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
 };
 pub use server::{
-    apply, apply_with, well_formed, Applied, Gap, RejectReason, Rejection, ServerState,
+    advance, apply, apply_with, well_formed, Applied, Gap, RejectReason, Rejection, ServerState,
 };

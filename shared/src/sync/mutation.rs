@@ -35,6 +35,44 @@ pub enum EntityKind {
     Switch,
 }
 
+impl EntityKind {
+    pub const ALL: [EntityKind; 6] = [
+        EntityKind::Site,
+        EntityKind::Building,
+        EntityKind::Location,
+        EntityKind::Camera,
+        EntityKind::Recorder,
+        EntityKind::Switch,
+    ];
+
+    /// The wire name (serde's), also used as the `kind` column on the server.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Site => "site",
+            EntityKind::Building => "building",
+            EntityKind::Location => "location",
+            EntityKind::Camera => "camera",
+            EntityKind::Recorder => "recorder",
+            EntityKind::Switch => "switch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        EntityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl From<crate::inventory::DeviceKind> for EntityKind {
+    fn from(kind: crate::inventory::DeviceKind) -> EntityKind {
+        use crate::inventory::DeviceKind;
+        match kind {
+            DeviceKind::Camera => EntityKind::Camera,
+            DeviceKind::Recorder => EntityKind::Recorder,
+            DeviceKind::Switch => EntityKind::Switch,
+        }
+    }
+}
+
 /// One inventory record: its kind and its client-generated id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EntityRef {
@@ -253,6 +291,16 @@ mod tests {
         assert_eq!(outbox.next_mutation_id(), 6);
         let restored = Outbox::restore(node(1), 6, vec![]);
         assert_eq!(restored.next_mutation_id(), 7);
+    }
+
+    #[test]
+    fn kind_names_are_the_wire_names() {
+        for kind in EntityKind::ALL {
+            let wire = serde_json::to_value(kind).unwrap();
+            assert_eq!(wire.as_str(), Some(kind.as_str()));
+            assert_eq!(EntityKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EntityKind::parse("answer"), None);
     }
 
     #[test]

@@ -108,17 +108,13 @@ pub fn apply_with<F>(state: &mut ServerState, m: &Mutation, check: F) -> Result<
 where
     F: FnOnce(&Mutation, Option<&RecordState>) -> Result<(), RejectReason>,
 {
-    let last = state.last_processed(m.client_id);
-    if m.mutation_id <= last {
+    let mut last = state.last_processed(m.client_id);
+    let Some(gap) = advance(&mut last, m.mutation_id) else {
         return Ok(Applied::AlreadyProcessed {
             last_processed: last,
         });
-    }
-    let gap = (m.mutation_id > last + 1).then_some(Gap {
-        expected: last + 1,
-        received: m.mutation_id,
-    });
-    state.last_processed.insert(m.client_id, m.mutation_id);
+    };
+    state.last_processed.insert(m.client_id, last);
 
     let key = m.kind.key();
     let reject = |reason| Rejection {
@@ -142,6 +138,22 @@ where
         .unwrap_or_default();
     let new_conflicts = after.into_iter().filter(|c| !before.contains(c)).collect();
     Ok(Applied::Accepted { gap, new_conflicts })
+}
+
+/// The numbering rule of a push, on its own so the server's database-backed
+/// apply uses exactly the same one: `None` when `mutation_id` was processed
+/// before (a replay), otherwise advances `last` to it and returns the gap
+/// it skipped, if any.
+pub fn advance(last: &mut u64, mutation_id: u64) -> Option<Option<Gap>> {
+    if mutation_id <= *last {
+        return None;
+    }
+    let gap = (mutation_id > *last + 1).then_some(Gap {
+        expected: *last + 1,
+        received: mutation_id,
+    });
+    *last = mutation_id;
+    Some(gap)
 }
 
 /// The structural rules every mutation must meet, whoever sends it.

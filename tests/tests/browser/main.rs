@@ -396,6 +396,39 @@ async fn text_of(c: &Client, css: &str) -> Result<String> {
     Ok(el(c, css).await?.text().await?)
 }
 
+/// Picks [`SITE`] in the device form once the select has been filled (from
+/// the local copy, so it may take a moment after the page opens).
+async fn choose_site(c: &Client) -> Result<()> {
+    until("site option", async || {
+        Ok((count(c, "#device-form [name=site_id] option").await? >= 2).then_some(()))
+    })
+    .await?;
+    el(c, "#device-form [name=site_id]")
+        .await?
+        .select_by_label(SITE)
+        .await?;
+    Ok(())
+}
+
+/// Searches the camera list for `serial` and waits until that camera is the
+/// only row (the answer to this search, not a previous one's single row).
+async fn search_single_camera(c: &Client, serial: &str) -> Result<()> {
+    fill(c, "#search", serial).await?;
+    until(&format!("camera {serial} alone"), async || {
+        let rows = c.find_all(Locator::Css("[data-test=camera-row]")).await?;
+        if rows.len() != 1 {
+            return Ok(None);
+        }
+        let found = rows[0]
+            .find(Locator::Css("[data-test=serial]"))
+            .await?
+            .text()
+            .await?;
+        Ok((found == serial).then_some(()))
+    })
+    .await
+}
+
 async fn login(c: &Client, base: &str) -> Result<()> {
     c.goto(base).await?;
     fill(c, "#username", "admin").await?;
@@ -428,19 +461,7 @@ async fn create_camera(c: &Client) -> Result<()> {
     click(c, "[data-test=nav-cameras]").await?;
     click(c, "[data-test=new-device]").await?;
     fill(c, "#device-form [name=name]", "Ana Giriş Kapısı").await?;
-    // The site select is filled from the API; wait for the option.
-    let select = el(c, "#device-form [name=site_id]").await?;
-    until("site option", async || {
-        Ok(
-            c.find_all(Locator::Css("#device-form [name=site_id] option"))
-                .await?
-                .len()
-                .ge(&2)
-                .then_some(()),
-        )
-    })
-    .await?;
-    select.select_by_label(SITE).await?;
+    choose_site(c).await?;
     fill(c, "#device-form [name=make]", "Hikvision").await?;
     fill(c, "#device-form [name=serial]", "SN-E2E-0001").await?;
     // Inline validation from shared `normalize()`, translated in Turkish.
@@ -608,20 +629,7 @@ async fn search_by_serial(c: &Client) -> Result<()> {
             .then_some(()))
     })
     .await?;
-    fill(c, "#search", "IMP-0033").await?;
-    until("exactly the searched camera", async || {
-        let rows = c.find_all(Locator::Css("[data-test=camera-row]")).await?;
-        if rows.len() != 1 {
-            return Ok(None);
-        }
-        let serial = rows[0]
-            .find(Locator::Css("[data-test=serial]"))
-            .await?
-            .text()
-            .await?;
-        Ok((serial == "IMP-0033").then_some(()))
-    })
-    .await?;
+    search_single_camera(c, "IMP-0033").await?;
     snap(c, "07-search").await;
     Ok(())
 }
@@ -629,21 +637,7 @@ async fn search_by_serial(c: &Client) -> Result<()> {
 /// The camera made in the form has a history with its creation, showing
 /// the fields it set; editing it adds an entry with just the change.
 async fn camera_history(c: &Client) -> Result<()> {
-    fill(c, "#search", "SN-E2E-0001").await?;
-    // Wait for this search's answer, not the previous one's single row.
-    until("the form-made camera alone", async || {
-        let rows = c.find_all(Locator::Css("[data-test=camera-row]")).await?;
-        if rows.len() != 1 {
-            return Ok(None);
-        }
-        let serial = rows[0]
-            .find(Locator::Css("[data-test=serial]"))
-            .await?
-            .text()
-            .await?;
-        Ok((serial == "SN-E2E-0001").then_some(()))
-    })
-    .await?;
+    search_single_camera(c, "SN-E2E-0001").await?;
     click(c, "[data-test=camera-row] a").await?;
     fill(c, "#device-form [name=firmware]", "V5.7.3").await?;
     click(c, "#device-save").await?;
@@ -702,14 +696,7 @@ async fn create_recorder(c: &Client) -> Result<()> {
     click(c, "[data-test=nav-recorders]").await?;
     click(c, "[data-test=new-device]").await?;
     fill(c, "#device-form [name=name]", "NVR-1").await?;
-    until("site option", async || {
-        Ok((count(c, "#device-form [name=site_id] option").await? >= 2).then_some(()))
-    })
-    .await?;
-    el(c, "#device-form [name=site_id]")
-        .await?
-        .select_by_label(SITE)
-        .await?;
+    choose_site(c).await?;
     fill(c, "#device-form [name=make]", "Dahua").await?;
     fill(c, "#device-form [name=channels]", "otuz iki").await?;
     el(

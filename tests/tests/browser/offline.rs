@@ -9,8 +9,8 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 
 use super::{
-    click, count, el, fill, login, run, seed_cameras, snap, text_of, until, Env, TempDir,
-    ADMIN_PASSWORD, SITE,
+    choose_site, click, count, el, fill, login, run, seed_cameras, snap, text_of, until, Env,
+    TempDir, ADMIN_PASSWORD,
 };
 
 /// A REST client logged in as admin, for checking what the server holds.
@@ -157,14 +157,7 @@ async fn edits_made_offline_reach_the_server_exactly_once() -> Result<()> {
         click(c, "[data-test=nav-cameras]").await?;
         click(c, "[data-test=new-device]").await?;
         fill(c, "#device-form [name=name]", "Çevrimdışı Kamera").await?;
-        until("site option", async || {
-            Ok((count(c, "#device-form [name=site_id] option").await? >= 2).then_some(()))
-        })
-        .await?;
-        el(c, "#device-form [name=site_id]")
-            .await?
-            .select_by_label(SITE)
-            .await?;
+        choose_site(c).await?;
         fill(c, "#device-form [name=make]", "Bosch").await?;
         fill(c, "#device-form [name=serial]", "OFF-NEW-1").await?;
         click(c, "#device-save").await?;
