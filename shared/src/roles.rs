@@ -76,6 +76,17 @@ impl Role {
             WarrantyAcknowledge => matches!(self, Admin | Supervisor | Operator),
             UsersManage => matches!(self, Admin),
             AuditRead => matches!(self, Admin | Supervisor),
+            // Field work (DOMAIN.md §9–11): those who go on site run
+            // checklists and upload their photos; operators open faults from
+            // the office, supervisors assign and close them.
+            ChecklistsRun => matches!(self, Admin | Supervisor | Technician),
+            PhotosUpload => matches!(self, Admin | Supervisor | Technician | Operator),
+            TemplatesManage => matches!(self, Admin),
+            FaultsWrite => matches!(self, Admin | Supervisor | Technician | Operator),
+            FaultsManage => matches!(self, Admin | Supervisor),
+            SchedulesWrite => matches!(self, Admin | Supervisor),
+            // Official papers (hand-over reports, label sheets) come from the office.
+            ReportsGenerate => matches!(self, Admin | Supervisor | Operator | Technician),
         }
     }
 }
@@ -95,6 +106,13 @@ pub enum Permission {
     AuditRead,
     /// The change history of a single device the user can already see.
     AuditReadOwnDevice,
+    ChecklistsRun,
+    PhotosUpload,
+    TemplatesManage,
+    FaultsWrite,
+    FaultsManage,
+    SchedulesWrite,
+    ReportsGenerate,
 }
 
 #[cfg(test)]
@@ -130,6 +148,13 @@ mod tests {
             WarrantyAcknowledge,
             UsersManage,
             AuditRead,
+            ChecklistsRun,
+            PhotosUpload,
+            TemplatesManage,
+            FaultsWrite,
+            FaultsManage,
+            SchedulesWrite,
+            ReportsGenerate,
         ] {
             assert!(!Role::Viewer.allows(p), "{p:?}");
         }
