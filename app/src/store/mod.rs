@@ -226,8 +226,46 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_client_id(&self, id: Uuid) -> Result<()> {
-        self.put_meta(CLIENT_ID, &id).await
+    /// Stores `id` as this database's client id unless one is there
+    /// already (a second tab opened at the same first start), and returns
+    /// the one that counts.
+    pub async fn claim_client_id(&self, id: Uuid) -> Result<Uuid> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        let meta = tx.store(META)?;
+        let id = match meta.get(JsValue::from_str(CLIENT_ID)).await? {
+            Some(v) => from_js(&v)?,
+            None => {
+                meta.put(&to_js(&id)?, Some(&JsValue::from_str(CLIENT_ID)))
+                    .await?;
+                id
+            }
+        };
+        tx.done().await?;
+        Ok(id)
+    }
+
+    /// The stored clock: the newest any tab of this user has written.
+    pub async fn clock(&self) -> Result<Option<Clock>> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let clock = get_clock(&tx.store(META)?).await?;
+        tx.done().await?;
+        Ok(clock)
+    }
+
+    /// The stored outbox and clock, which other tabs of the same user may
+    /// have added to; read before every push.
+    pub async fn outbox(&self) -> Result<(Vec<Mutation>, Option<Clock>)> {
+        let tx = self
+            .db
+            .transaction(&[OUTBOX, META], TransactionMode::ReadOnly)?;
+        let mut outbox = Vec::new();
+        for v in tx.store(OUTBOX)?.get_all(None, None).await? {
+            outbox.push(from_js::<Mutation>(&v)?);
+        }
+        let clock = get_clock(&tx.store(META)?).await?;
+        tx.done().await?;
+        outbox.sort_by_key(|m| m.mutation_id);
+        Ok((outbox, clock))
     }
 
     pub async fn set_login(&self, login: &OfflineLogin) -> Result<()> {
@@ -251,32 +289,41 @@ impl Store {
     }
 
     /// A user change: the record as it now looks, its outbox entry and the
-    /// advanced clock, in one transaction.
+    /// advanced clock, in one transaction. Returns `false`, having written
+    /// nothing, when another tab of the same user has meanwhile stored a
+    /// clock at or past the mutation's number or timestamp: the caller
+    /// catches up and makes the change again. IndexedDB runs read-write
+    /// transactions on the same stores one at a time, across tabs too, so
+    /// this check and the write cannot be split by another tab.
     pub async fn record(
         &self,
         key: &RecordKey,
         record: &StoredRecord,
         mutation: &Mutation,
         clock: &Clock,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let tx = self
             .db
             .transaction(&[RECORDS, OUTBOX, META], TransactionMode::ReadWrite)?;
+        let meta = tx.store(META)?;
+        if let Some(stored) = get_clock(&meta).await? {
+            if stored.last_mutation_id >= mutation.mutation_id || stored.hlc >= mutation.hlc {
+                tx.done().await?;
+                return Ok(false);
+            }
+        }
         tx.store(RECORDS)?
             .put(&to_js(record)?, Some(&JsValue::from_str(&key_string(key))))
             .await?;
-        // `add`, not `put`: a second tab of the same user that handed out
-        // the same mutation number (each tab counts in memory) fails here
-        // and aborts the whole transaction, so the user sees an error
-        // instead of one change silently replacing another in the outbox.
+        // `add`, not `put`: should a number still be taken, the whole
+        // transaction fails instead of one change replacing another.
         tx.store(OUTBOX)?
             .add(&to_js(mutation)?, Some(&id_key(mutation.mutation_id)))
             .await?;
-        tx.store(META)?
-            .put(&to_js(clock)?, Some(&JsValue::from_str(CLOCK)))
+        meta.put(&to_js(clock)?, Some(&JsValue::from_str(CLOCK)))
             .await?;
         tx.done().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A push answer: drops the outbox up to `last_processed`, keeps the
@@ -303,10 +350,22 @@ impl Store {
                 .put(&to_js(r)?, Some(&id_key(r.mutation.mutation_id)))
                 .await?;
         }
-        put_records(&tx.store(RECORDS)?, records).await?;
-        tx.store(META)?
-            .put(&to_js(clock)?, Some(&JsValue::from_str(CLOCK)))
-            .await?;
+        // Another tab may have pulled a newer server state of these records
+        // meanwhile; it is not replaced by this tab's older one.
+        let store = tx.store(RECORDS)?;
+        let mut newer = Vec::with_capacity(records.len());
+        for (key, r) in records {
+            let stored = store.get(JsValue::from_str(&key_string(key))).await?;
+            let stored_seq = match stored {
+                Some(v) => from_js::<StoredRecord>(&v)?.server.map_or(0, |s| s.seq),
+                None => 0,
+            };
+            if r.server.as_ref().map_or(0, |s| s.seq) >= stored_seq {
+                newer.push((*key, r.clone()));
+            }
+        }
+        put_records(&store, &newer).await?;
+        advance_clock(&tx.store(META)?, clock).await?;
         tx.done().await?;
         Ok(())
     }
@@ -331,8 +390,7 @@ impl Store {
         let meta = tx.store(META)?;
         meta.put(&to_js(mark)?, Some(&JsValue::from_str(REPLICA)))
             .await?;
-        meta.put(&to_js(clock)?, Some(&JsValue::from_str(CLOCK)))
-            .await?;
+        advance_clock(&meta, clock).await?;
         tx.done().await?;
         Ok(())
     }
@@ -349,6 +407,29 @@ impl Store {
         tx.done().await?;
         Ok(())
     }
+}
+
+async fn get_clock(meta: &rexie::Store) -> Result<Option<Clock>> {
+    meta.get(JsValue::from_str(CLOCK))
+        .await?
+        .map(|v| from_js(&v))
+        .transpose()
+}
+
+/// Writes `clock` without moving the stored one back: another tab of the
+/// same user may have advanced the timestamp or handed out numbers since
+/// this tab last looked.
+async fn advance_clock(meta: &rexie::Store, clock: &Clock) -> Result<()> {
+    let merged = match get_clock(meta).await? {
+        Some(stored) => Clock {
+            hlc: stored.hlc.max(clock.hlc),
+            last_mutation_id: stored.last_mutation_id.max(clock.last_mutation_id),
+        },
+        None => *clock,
+    };
+    meta.put(&to_js(&merged)?, Some(&JsValue::from_str(CLOCK)))
+        .await?;
+    Ok(())
 }
 
 /// Puts records in bulk (one request per record, awaiting only the last,

@@ -84,11 +84,7 @@ pub async fn start(session: &SessionInfo, online: bool) -> Result<(), StoreError
     let loaded = store.load().await?;
     let client_id = match loaded.client_id {
         Some(id) => id,
-        None => {
-            let id = super::new_id();
-            store.set_client_id(id).await?;
-            id
-        }
+        None => store.claim_client_id(super::new_id()).await?,
     };
     let clock = loaded.clock.unwrap_or(Clock {
         hlc: Hlc::new(client_id),
@@ -267,6 +263,12 @@ async fn cycle() -> Result<(), SyncError> {
 
 async fn push_all() -> Result<(), SyncError> {
     loop {
+        // Another tab of the same user may have recorded changes: the push
+        // carries every stored one, in number order, so none is skipped
+        // when the server advances past a number.
+        let store = with_replica(|r| r.store.clone()).ok_or(SyncError::Closed)?;
+        let (stored, clock) = store.outbox().await?;
+        with_replica_mut(|r| r.catch_up(clock, stored)).ok_or(SyncError::Closed)?;
         let Some(req) = with_replica(|r| {
             (!r.outbox.is_empty()).then(|| PushRequest {
                 schema_version: SCHEMA_VERSION,

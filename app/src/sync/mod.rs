@@ -104,6 +104,20 @@ impl Replica {
         }
     }
 
+    /// Takes in what another tab of the same user stored: a newer clock,
+    /// numbers it handed out and the mutations it recorded.
+    pub fn catch_up(&mut self, stored: Option<Clock>, outbox: Vec<Mutation>) {
+        let last = stored.map_or(0, |c| c.last_mutation_id);
+        if let Some(c) = stored {
+            self.hlc = self.hlc.max(c.hlc);
+        }
+        let before = self.outbox.len();
+        self.outbox.adopt(last, outbox);
+        if self.outbox.len() != before {
+            self.rebuild_shown();
+        }
+    }
+
     /// The state the user sees.
     pub fn state(&self, key: &RecordKey) -> Option<&RecordState> {
         self.shown
@@ -277,44 +291,64 @@ pub enum ChangeError {
 /// IndexedDB in one transaction before returning. `build` sees the state
 /// the user was looking at and the change's timestamp, and returns `None`
 /// when there is nothing to change. Returns whether a mutation was made.
+///
+/// Another tab of the same user shares the stored outbox and clock, so the
+/// number and timestamp are taken after reading the stored clock; should
+/// the other tab record a change in between, the store refuses and this
+/// one is made again.
 pub async fn record_change(
     key: RecordKey,
-    build: impl FnOnce(Option<&RecordState>, Hlc) -> Option<MutationKind>,
+    build: impl Fn(Option<&RecordState>, Hlc) -> Option<MutationKind>,
 ) -> Result<bool, ChangeError> {
-    let prepared = with_replica_mut(|r| {
-        let mut hlc = r.hlc;
-        let at = hlc.tick(now_ms());
-        let kind = build(r.state(&key), at)?;
-        debug_assert_eq!(kind.key(), key);
-        r.hlc = hlc;
-        let mutation = r.outbox.record(at, kind).clone();
-        r.rebuild_shown();
-        Some((r.store.clone(), mutation, r.stored(&key), r.clock()))
-    })
-    .ok_or(ChangeError::NotReady)?;
-    let Some((store, mutation, stored, clock)) = prepared else {
-        return Ok(false);
-    };
-    refresh();
-    if let Err(e) = store.record(&key, &stored, &mutation, &clock).await {
-        // Not stored, so not made: take it out again (its number stays
-        // used; the server reports the gap and carries on).
-        with_replica_mut(|r| {
-            let pending: Vec<Mutation> = r
-                .outbox
-                .pending()
-                .filter(|m| m.mutation_id != mutation.mutation_id)
-                .cloned()
-                .collect();
-            let last = r.outbox.next_mutation_id() - 1;
-            r.outbox = Outbox::restore(r.client_id(), last, pending);
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let store = with_replica(|r| r.store.clone()).ok_or(ChangeError::NotReady)?;
+        let stored_clock = store.clock().await.map_err(ChangeError::Store)?;
+        let prepared = with_replica_mut(|r| {
+            r.catch_up(stored_clock, Vec::new());
+            let mut hlc = r.hlc;
+            let at = hlc.tick(now_ms());
+            let kind = build(r.state(&key), at)?;
+            debug_assert_eq!(kind.key(), key);
+            r.hlc = hlc;
+            let mutation = r.outbox.record(at, kind).clone();
             r.rebuild_shown();
-        });
+            Some((mutation, r.stored(&key), r.clock()))
+        })
+        .ok_or(ChangeError::NotReady)?;
+        let Some((mutation, stored, clock)) = prepared else {
+            return Ok(false);
+        };
         refresh();
-        return Err(ChangeError::Store(e));
+        let written = store.record(&key, &stored, &mutation, &clock).await;
+        if written != Ok(true) {
+            // Not stored, so not made: take it out again (its number stays
+            // used; the server reports the gap and carries on).
+            with_replica_mut(|r| {
+                let pending: Vec<Mutation> = r
+                    .outbox
+                    .pending()
+                    .filter(|m| m.mutation_id != mutation.mutation_id)
+                    .cloned()
+                    .collect();
+                let last = r.outbox.next_mutation_id() - 1;
+                r.outbox = Outbox::restore(r.client_id(), last, pending);
+                r.rebuild_shown();
+            });
+            refresh();
+        }
+        match written {
+            Ok(true) => {
+                engine::soon();
+                return Ok(true);
+            }
+            Ok(false) => continue,
+            Err(e) => return Err(ChangeError::Store(e)),
+        }
     }
-    engine::soon();
-    Ok(true)
+    Err(ChangeError::Store(StoreError(
+        "another tab keeps changing the same data; try again".into(),
+    )))
 }
 
 /// Saves an entity's edited JSON form (as the REST API would take it):
@@ -346,10 +380,10 @@ pub async fn delete_entity(entity: EntityRef) -> Result<bool, ChangeError> {
 pub async fn resolve(entity: EntityRef, field: String, value: Value) -> Result<bool, ChangeError> {
     record_change(RecordKey::Entity(entity), |state, hlc| {
         let state = state?;
-        let write = resolve_field(state, &field, value, hlc);
+        let write = resolve_field(state, &field, value.clone(), hlc);
         Some(MutationKind::Upsert {
             entity,
-            fields: [(field, write)].into_iter().collect(),
+            fields: [(field.clone(), write)].into_iter().collect(),
         })
     })
     .await

@@ -10,7 +10,7 @@ use gozcu_shared::inventory::{check_channel, Recorder};
 use gozcu_shared::sync::EntityRef;
 use gozcu_shared::{ErrorCode, FieldError, Permission};
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -141,30 +141,104 @@ async fn read<D: Device>(
     Ok(Json(load::<D>(&app, &ctx, &id).await?))
 }
 
+/// What one transaction has already learned about other rows, so that a
+/// sync push checking hundreds of devices does not ask the database the
+/// same question hundreds of times. A fresh value knows nothing and every
+/// check queries; REST writes use one per request.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Sites seen to exist.
+    pub sites: HashSet<Uuid>,
+    /// Identity keys looked up, with the device holding each (`None`: free).
+    /// A key missing here has not been looked up.
+    identities: HashMap<String, Option<Uuid>>,
+}
+
+impl Known {
+    /// Looks up many identity keys at once (the keys a push batch is about
+    /// to claim), in statements of at most 500 parameters — larger ones are
+    /// slower on SQLite, whose binding cost grows faster than linearly.
+    pub async fn prefetch_identities(
+        &mut self,
+        conn: &mut AnyConnection,
+        keys: impl IntoIterator<Item = String>,
+    ) -> Result<(), sqlx::Error> {
+        let keys: Vec<String> = keys
+            .into_iter()
+            .filter(|k| !self.identities.contains_key(k))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in keys.chunks(500) {
+            for (key, owner) in repo::identity_owners(conn, chunk).await? {
+                self.identities.insert(key, Some(owner));
+            }
+            for key in chunk {
+                self.identities.entry(key.clone()).or_insert(None);
+            }
+        }
+        Ok(())
+    }
+
+    /// The conflicts of `keys` for device `own`, if every key was looked up.
+    fn identity_conflicts(
+        &self,
+        keys: &[(String, &'static str, ErrorCode)],
+        own: &Uuid,
+    ) -> Option<Vec<FieldError>> {
+        let mut conflicts = Vec::new();
+        for (key, field, code) in keys {
+            match self.identities.get(key)? {
+                Some(owner) if owner != own => conflicts.push(FieldError::new(*field, *code)),
+                _ => {}
+            }
+        }
+        Some(conflicts)
+    }
+
+    /// Device `owner` now holds exactly `keys` (after an insert or an
+    /// update that replaced its keys).
+    pub fn claimed(&mut self, owner: Uuid, keys: &[(String, &'static str, ErrorCode)]) {
+        self.released(owner);
+        for (key, _, _) in keys {
+            self.identities.insert(key.clone(), Some(owner));
+        }
+    }
+
+    /// Device `owner` holds no keys any more (deleted, or about to claim
+    /// new ones). Its old keys are known to be free.
+    pub fn released(&mut self, owner: Uuid) {
+        for holder in self.identities.values_mut() {
+            if *holder == Some(owner) {
+                *holder = None;
+            }
+        }
+    }
+}
+
 /// The rules that need other rows: the site exists and is in scope, the
 /// location is in that site, the recorder exists and has the channel, and
-/// no other device holds the same IP, MAC or serial. `known_sites` remembers
-/// sites already seen to exist within one transaction (a sync push checks
-/// hundreds of devices of the same site).
+/// no other device holds the same IP, MAC or serial. `known` saves queries
+/// whose answers the transaction already has.
 pub async fn check_references<D: Device>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     d: &D,
-    known_sites: &mut HashSet<Uuid>,
+    known: &mut Known,
 ) -> AppResult<()> {
     let c = d.common();
     ctx.require_site(&c.site_id)?;
     let mut errors = Vec::new();
-    if !known_sites.contains(&c.site_id) {
+    if !known.sites.contains(&c.site_id) {
         let site: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
             .bind(c.site_id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
         if site.is_some() {
-            known_sites.insert(c.site_id);
+            known.sites.insert(c.site_id);
         }
     }
-    if !known_sites.contains(&c.site_id) {
+    if !known.sites.contains(&c.site_id) {
         errors.push(FieldError::new("site_id", ErrorCode::UnknownSite));
     }
     if let Some(loc) = c.location_id {
@@ -185,7 +259,11 @@ pub async fn check_references<D: Device>(
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    let conflicts = repo::identity_conflicts(conn, &repo::identity_keys(&c.asset), &c.id).await?;
+    let keys = repo::identity_keys(&c.asset);
+    let conflicts = match known.identity_conflicts(&keys, &c.id) {
+        Some(conflicts) => conflicts,
+        None => repo::identity_conflicts(conn, &keys, &c.id).await?,
+    };
     if !conflicts.is_empty() {
         return Err(AppError::conflict(conflicts));
     }
@@ -221,7 +299,7 @@ async fn create<D: Device>(
         &mut *app.db.pool.acquire().await?,
         &ctx,
         &d,
-        &mut HashSet::new(),
+        &mut Known::default(),
     )
     .await?;
     let c = d.common();
@@ -277,7 +355,7 @@ async fn update<D: Device>(
         &mut *app.db.pool.acquire().await?,
         &ctx,
         &d,
-        &mut HashSet::new(),
+        &mut Known::default(),
     )
     .await?;
     let c = d.common();

@@ -22,11 +22,11 @@ use gozcu_shared::sync::{
     RejectReason, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS,
     SCHEMA_VERSION,
 };
-use gozcu_shared::{ErrorCode, FieldError, Permission};
+use gozcu_shared::{validate, ErrorCode, FieldError, Permission};
 use serde_json::Value;
 use sqlx::{AnyConnection, Connection};
 
-use super::devices::check_references;
+use super::devices::{check_references, Known};
 use super::extract::{large_json, Json};
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
@@ -215,6 +215,13 @@ async fn apply_batch(
             ..Pending::default()
         },
     };
+    if !careful {
+        // One query for the identity keys the whole batch is about to
+        // claim, instead of one per device.
+        let keys = batch.iter().flat_map(candidate_identity_keys);
+        let known = &mut state.pending.known;
+        known.prefetch_identities(tx.conn(), keys).await?;
+    }
     let mut results = Vec::with_capacity(batch.len());
     for m in batch {
         let Some(outcome) = apply_one(app, ctx, tx.conn(), m, &mut last, &mut state, now).await?
@@ -417,18 +424,17 @@ struct Pending {
     recorders: Vec<Recorder>,
     switches: Vec<Switch>,
     keys: std::collections::HashSet<String>,
-    /// Sites seen to exist in this batch's transaction.
-    known_sites: std::collections::HashSet<uuid::Uuid>,
+    /// What this batch's transaction already knows about sites and
+    /// identity keys.
+    known: Known,
     now: i64,
 }
 
 impl Pending {
     fn defer<D: Deferrable>(&mut self, d: D) {
-        self.keys.extend(
-            repo::identity_keys(&d.common().asset)
-                .into_iter()
-                .map(|(k, _, _)| k),
-        );
+        let keys = repo::identity_keys(&d.common().asset);
+        self.known.claimed(d.common().id, &keys);
+        self.keys.extend(keys.into_iter().map(|(k, _, _)| k));
         D::pending(self).push(d);
     }
 
@@ -491,6 +497,32 @@ async fn project_entity(
         EntityKind::Switch => project::<Switch>(w, conn, entity, row_exists, after, pending).await,
         _ => unreachable!("only devices are projected"),
     }
+}
+
+/// The identity keys a device upsert will probably claim, computed from
+/// the written fields alone. A guess is enough: a key it misses is looked
+/// up when the device is checked, a key it adds costs nothing.
+fn candidate_identity_keys(m: &Mutation) -> Vec<String> {
+    let MutationKind::Upsert { fields, .. } = &m.kind else {
+        return Vec::new();
+    };
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|w| w.value.as_str())
+            .map(str::trim)
+    };
+    let mut keys = Vec::new();
+    if let Some(ip) = text("ip").and_then(|v| validate::ip(v).ok()) {
+        keys.push(format!("ip:{ip}"));
+    }
+    if let Some(mac) = text("mac").and_then(|v| validate::mac(v).ok()) {
+        keys.push(format!("mac:{mac}"));
+    }
+    if let (Some(make), Some(serial)) = (text("make"), text("serial")) {
+        keys.push(format!("serial:{}", validate::serial_key(make, serial)));
+    }
+    keys
 }
 
 /// The newest timestamp anywhere in a mutation.
@@ -556,6 +588,9 @@ async fn project<D: Deferrable>(
         };
         ctx.require_site(&existing.common().site_id)?;
         repo::delete::<D>(conn, &entity.id).await?;
+        if let Some(p) = pending.as_deref_mut() {
+            p.known.released(entity.id);
+        }
         return Ok(Some(Projection {
             site_id: Some(existing.common().site_id),
             after: None,
@@ -603,16 +638,13 @@ async fn project<D: Deferrable>(
             p.flush(conn, app.db.backend).await?;
         }
     }
-    // The batch's cache of existing sites travels with the deferred inserts
-    // (losing it on an early return only costs a query later).
-    let mut sites = pending
-        .as_deref_mut()
-        .map(|p| std::mem::take(&mut p.known_sites))
-        .unwrap_or_default();
-    check_references(conn, ctx, &d, &mut sites).await?;
-    if let Some(p) = pending.as_deref_mut() {
-        p.known_sites = sites;
-    }
+    let mut fresh = Known::default();
+    let known = match pending.as_deref_mut() {
+        Some(p) => &mut p.known,
+        // The careful way may roll a write back, which a cache would not see.
+        None => &mut fresh,
+    };
+    check_references(conn, ctx, &d, known).await?;
     if let Some(p) = pending.as_deref() {
         let taken: Vec<FieldError> = repo::identity_keys(&d.common().asset)
             .into_iter()
@@ -638,7 +670,11 @@ async fn project<D: Deferrable>(
     let c = d.common();
     let action = if existing.is_some() {
         repo::update(conn, &d, now).await?;
-        repo::claim_identities(conn, D::KIND, &c.id, &repo::identity_keys(&c.asset)).await?;
+        let keys = repo::identity_keys(&c.asset);
+        repo::claim_identities(conn, D::KIND, &c.id, &keys).await?;
+        if let Some(p) = pending.as_deref_mut() {
+            p.known.claimed(c.id, &keys);
+        }
         "sync_update"
     } else {
         match pending {

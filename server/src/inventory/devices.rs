@@ -473,6 +473,25 @@ pub async fn identity_conflicts(
     keys: &[(String, &'static str, ErrorCode)],
     own_id: &Uuid,
 ) -> Result<Vec<FieldError>, sqlx::Error> {
+    let wanted: Vec<String> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+    let taken: Vec<String> = identity_owners(conn, &wanted)
+        .await?
+        .into_iter()
+        .filter(|(_, owner)| owner != own_id)
+        .map(|(key, _)| key)
+        .collect();
+    Ok(keys
+        .iter()
+        .filter(|(key, _, _)| taken.contains(key))
+        .map(|(_, field, code)| FieldError::new(*field, *code))
+        .collect())
+}
+
+/// The holders of those of `keys` that some device holds.
+pub async fn identity_owners(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -482,22 +501,16 @@ pub async fn identity_conflicts(
         params.join(", ")
     );
     let mut q = sqlx::query(&sql);
-    for (key, _, _) in keys {
+    for key in keys {
         q = q.bind(key.clone());
     }
-    let own = own_id.to_string();
-    let taken: Vec<String> = q
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .filter(|row| row.try_get::<String, _>(1).is_ok_and(|owner| owner != own))
-        .map(|row| row.try_get::<String, _>(0))
-        .collect::<Result<_, _>>()?;
-    Ok(keys
-        .iter()
-        .filter(|(key, _, _)| taken.contains(key))
-        .map(|(_, field, code)| FieldError::new(*field, *code))
-        .collect())
+    let mut owners = Vec::new();
+    for row in q.fetch_all(&mut *conn).await? {
+        let owner: String = row.try_get(1)?;
+        let owner = Uuid::parse_str(&owner).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        owners.push((row.try_get(0)?, owner));
+    }
+    Ok(owners)
 }
 
 /// Replaces a device's identity keys. A concurrent writer that took the same

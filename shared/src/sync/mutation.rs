@@ -168,7 +168,8 @@ pub struct Outbox {
     client_id: Uuid,
     /// The number the last recorded mutation got (0: none yet).
     last_id: u64,
-    /// Oldest first, numbered `last_id - pending.len() + 1 ..= last_id`.
+    /// Oldest first, in increasing number; numbers may have gaps (a write
+    /// that failed, or a number another tab used and already sent).
     pending: VecDeque<Mutation>,
 }
 
@@ -231,6 +232,25 @@ impl Outbox {
         before - self.pending.len()
     }
 
+    /// Takes in what storage holds for this client: another tab of the same
+    /// user shares the stored outbox and may have recorded mutations (and
+    /// handed out numbers) this one has not seen. Entries are matched by
+    /// number; the numbering continues after the larger last number.
+    pub fn adopt(&mut self, last_id: u64, stored: impl IntoIterator<Item = Mutation>) {
+        let mut all: std::collections::BTreeMap<u64, Mutation> =
+            self.pending.drain(..).map(|m| (m.mutation_id, m)).collect();
+        for m in stored {
+            if m.client_id == self.client_id {
+                all.entry(m.mutation_id).or_insert(m);
+            }
+        }
+        self.last_id = self
+            .last_id
+            .max(last_id)
+            .max(all.keys().next_back().copied().unwrap_or(0));
+        self.pending = all.into_values().collect();
+    }
+
     /// The mutations to push, oldest first.
     pub fn pending(&self) -> impl ExactSizeIterator<Item = &Mutation> {
         self.pending.iter()
@@ -291,6 +311,33 @@ mod tests {
         assert_eq!(outbox.next_mutation_id(), 6);
         let restored = Outbox::restore(node(1), 6, vec![]);
         assert_eq!(restored.next_mutation_id(), 7);
+    }
+
+    #[test]
+    fn adopting_another_tabs_outbox_keeps_every_mutation_once_in_order() {
+        let mut clock = Hlc::new(node(1));
+        let mut tab_a = Outbox::new(node(1));
+        let mut tab_b = Outbox::new(node(1));
+        tab_a.record(clock.tick(100), delete(1)); // 1
+                                                  // Tab B learnt of number 1 from storage and went on with 2 and 3.
+        tab_b.adopt(1, tab_a.pending().cloned().collect::<Vec<_>>());
+        tab_b.record(clock.tick(101), delete(2));
+        tab_b.record(clock.tick(102), delete(3));
+        // Tab A reads the stored outbox before pushing: 1 (its own, also
+        // stored), 2 and 3; and a foreign client's entry is ignored.
+        let mut foreign = Outbox::new(node(9));
+        foreign.record(Hlc::new(node(9)).tick(100), delete(9));
+        let stored: Vec<Mutation> = tab_b.pending().chain(foreign.pending()).cloned().collect();
+        tab_a.adopt(3, stored);
+        let ids: Vec<u64> = tab_a.pending().map(|m| m.mutation_id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(tab_a.next_mutation_id(), 4);
+        // A stored last number beyond the entries (already sent and
+        // dropped by the other tab) still moves the numbering on.
+        tab_a.acknowledge(3);
+        tab_a.adopt(7, vec![]);
+        assert!(tab_a.is_empty());
+        assert_eq!(tab_a.next_mutation_id(), 8);
     }
 
     #[test]

@@ -357,3 +357,70 @@ async fn two_offline_editors_converge_and_resolve_the_conflict() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_of_one_user_share_the_outbox() -> Result<()> {
+    run("offline_two_tabs", async |env: &Env| {
+        seed_cameras(&env.base, 3).await.context("seeding")?;
+        let http = rest(&env.base).await?;
+        let seeded = cameras(&http, &env.base).await?;
+        let id_of = |serial: &str| -> Result<String> {
+            let cam = seeded
+                .iter()
+                .find(|c| c["serial"] == serial)
+                .with_context(|| format!("camera {serial}"))?;
+            Ok(cam["id"].as_str().unwrap_or_default().to_owned())
+        };
+        let c = &env.client;
+        login(c, &env.base).await.context("login")?;
+        click(c, "[data-test=nav-cameras]").await?;
+        rows(c, 3).await?;
+        synced(c).await.context("first sync")?;
+        controlled_by_service_worker(c).await?;
+        let first = c.window().await?;
+        let second = c.new_window(true).await?.handle;
+        c.switch_to_window(second.clone()).await?;
+        c.goto(&format!("{}/cameras", env.base)).await?;
+        rows(c, 3).await.context("list in the second tab")?;
+
+        // Offline, the tabs take turns; each has its own copy in memory
+        // and neither reloads, so each must take its numbers from the
+        // stored outbox.
+        env.stop_server();
+        let turns = [(&first, 0), (&second, 1), (&first, 2)];
+        for (tab, i) in turns {
+            c.switch_to_window(tab.clone()).await?;
+            let serial = format!("BULK-{i:05}");
+            edit_firmware(
+                c,
+                &id_of(&serial)?,
+                &format!("Kamera {i:05}"),
+                &format!("TAB-{i}"),
+            )
+            .await
+            .with_context(|| format!("edit {serial}"))?;
+        }
+
+        // The first tab pushes everything, the second tab's change too.
+        c.switch_to_window(first.clone()).await?;
+        env.start_server().await?;
+        sync_now(c).await.context("sync from the first tab")?;
+        let after = cameras(&http, &env.base).await?;
+        for i in 0..3 {
+            let serial = format!("BULK-{i:05}");
+            let cam = after
+                .iter()
+                .find(|c| c["serial"] == serial.as_str())
+                .with_context(|| format!("camera {serial} on the server"))?;
+            ensure!(cam["firmware"] == format!("TAB-{i}"), "{serial}: {cam}");
+        }
+        c.switch_to_window(second).await?;
+        sync_now(c).await.context("the second tab catches up")?;
+        ensure!(
+            status(c, "data-rejected").await? == "0",
+            "rejections in the second tab"
+        );
+        Ok(())
+    })
+    .await
+}
