@@ -12,9 +12,11 @@
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`api`]: request and response bodies of `/api/v1`.
 //! - [`sync`]: the offline sync core — hybrid logical clock, outbox, merge rules and push application.
+//! - [`checklists`]: checklist templates, answer values, conditional items, completion and amendments.
 
 pub mod api;
 pub mod audit;
+pub mod checklists;
 pub mod csv_import;
 pub mod error;
 pub mod i18n;
