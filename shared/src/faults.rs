@@ -4,16 +4,16 @@
 //! The workflow, enforced by [`transition`]:
 //!
 //! ```text
-//!            ┌──────────────── reopen ───────────────┐
-//!            ▼                                        │
-//! open ──► assigned ◄──► waiting_vendor              │
-//!   │         │               │                       │
-//!   │         └──────┬────────┘                       │
-//!   │                ▼                                │
-//!   └──────────► resolved ──────────────────────────┘
-//!                    │
-//!                    ▼
-//!                 closed (final; needs a completed fault form)
+//!              ┌────────── reopen ──────────┐
+//!              ▼                            │
+//! open ───► assigned ◄───► waiting_vendor   │
+//!   │          │                 │          │
+//!   │          └────────┬────────┘          │
+//!   │                   ▼                   │
+//!   └─────────────► resolved ───────────────┘
+//!                       │
+//!                       ▼
+//!                    closed   (final; needs a completed fault form)
 //! ```
 //!
 //! - Moving to `assigned` needs an assignee.

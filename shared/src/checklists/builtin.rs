@@ -6,8 +6,8 @@
 //! They live as JSON in `shared/templates/`, in exactly the format an
 //! administrator's template uses, so they can be read and reviewed as
 //! documents and a customised copy starts from the same text. Their ids are
-//! fixed: the server installs them once and schedules and reports can point
-//! at them on every installation.
+//! fixed, so that installing them is idempotent and schedules and reports
+//! can name them the same way on every installation.
 
 use uuid::{uuid, Uuid};
 
