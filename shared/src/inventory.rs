@@ -191,7 +191,7 @@ pub struct AssetFields {
 pub(crate) struct Errors(pub(crate) Vec<FieldError>);
 
 impl Errors {
-    fn take<T>(&mut self, field: &str, r: Result<T, ErrorCode>) -> Option<T> {
+    pub(crate) fn take<T>(&mut self, field: &str, r: Result<T, ErrorCode>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(code) => {
@@ -201,7 +201,12 @@ impl Errors {
         }
     }
 
-    fn opt_text(&mut self, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+    pub(crate) fn opt_text(
+        &mut self,
+        field: &str,
+        v: &Option<String>,
+        max: usize,
+    ) -> Option<String> {
         self.take(
             field,
             validate::optional_text(v.as_deref().unwrap_or(""), max),
@@ -214,7 +219,7 @@ impl Errors {
             .flatten()
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(value)
         } else {

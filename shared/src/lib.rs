@@ -12,14 +12,20 @@
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`api`]: request and response bodies of `/api/v1`.
 //! - [`sync`]: the offline sync core — hybrid logical clock, outbox, merge rules and push application.
+//! - [`checklists`]: checklist templates, answer values, conditional items, completion and amendments.
+//! - [`faults`]: fault severities, the status workflow and the checks on a new fault.
+//! - [`schedules`]: maintenance every N days per device type or device, and the due list.
 
 pub mod api;
 pub mod audit;
+pub mod checklists;
 pub mod csv_import;
 pub mod error;
+pub mod faults;
 pub mod i18n;
 pub mod inventory;
 pub mod roles;
+pub mod schedules;
 pub mod sync;
 pub mod validate;
 

@@ -150,6 +150,37 @@ impl std::fmt::Display for Date {
     }
 }
 
+/// On the wire a date is its `YYYY-MM-DD` text, the same form forms and CSV
+/// files use, so a due date in an API answer needs no special handling.
+impl serde::Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// In the OpenAPI document a date is a string in the `date` format.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Date {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .examples(["2026-03-01"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Date {}
+
 fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -212,6 +243,14 @@ mod tests {
         assert_eq!(Date::parse("23-01-01"), Err(ErrorCode::InvalidDate));
         assert_eq!(Date::parse("01.02.2023"), Err(ErrorCode::InvalidDate));
         assert_eq!(optional_date("  "), Ok(None));
+    }
+
+    #[test]
+    fn dates_travel_as_text() {
+        let d = Date::parse("2024-02-29").unwrap();
+        assert_eq!(serde_json::to_value(d).unwrap(), "2024-02-29");
+        assert_eq!(serde_json::from_str::<Date>("\"2024-02-29\"").unwrap(), d);
+        assert!(serde_json::from_str::<Date>("\"2023-02-29\"").is_err());
     }
 
     #[test]
