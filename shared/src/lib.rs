@@ -11,6 +11,7 @@
 //! - [`csv_import`]: the camera CSV format and its row-by-row checks.
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`api`]: request and response bodies of `/api/v1`.
+//! - [`photos`]: photo hashes, accepted image types and the resumable upload protocol's bodies.
 //! - [`sync`]: the offline sync core — hybrid logical clock, outbox, merge rules and push application.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod csv_import;
 pub mod error;
 pub mod i18n;
 pub mod inventory;
+pub mod photos;
 pub mod roles;
 pub mod sync;
 pub mod validate;
