@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::body::{Body, HttpBody};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use gozcu_shared::photos::{
@@ -245,7 +245,7 @@ enum Stop {
     PastEnd,
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: impl header::AsHeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -257,6 +257,29 @@ async fn append(
     ctx: Ctx,
     HashParam(hash): HashParam,
     req: Request,
+) -> Response {
+    let http1 = req.version() < Version::HTTP_2;
+    let mut consumed = false;
+    let (Ok(mut resp) | Err(mut resp)) = write_chunk(&app, &ctx, hash, req, &mut consumed).await;
+    // An answer given before the body was read to its end (the photo is
+    // already complete, the offset is wrong, the chunk is too large…)
+    // leaves the rest of the body in the connection. Saying so makes the
+    // client open a new connection for its next request instead of
+    // reusing this one and failing. HTTP/2 streams need no such care.
+    if !consumed && http1 {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// [`append`]'s work; sets `consumed` once the body has been read to its end.
+async fn write_chunk(
+    app: &App,
+    ctx: &Ctx,
+    hash: PhotoHash,
+    req: Request,
+    consumed: &mut bool,
 ) -> Result<Response, Response> {
     let headers = req.headers();
     // tus's media type; plain octet-stream too, as some HTTP clients cannot
@@ -308,7 +331,7 @@ async fn append(
 
     let mut turn = app.photos.turn(&hash).await;
     let actor = ctx.actor();
-    let mut writer = match photos::start_append(&app, &turn, &hash, offset, &actor)
+    let mut writer = match photos::start_append(app, &turn, &hash, offset, &actor)
         .await
         .map_err(photo_error)?
     {
@@ -354,8 +377,9 @@ async fn append(
     let io = |e: std::io::Error| photo_error(e.into());
     match stop {
         Stop::End => {
+            *consumed = true;
             let new_offset = writer.finish().await.map_err(io)?;
-            let s = photos::after_append(&app, &turn, &upload, offset, new_offset, &actor)
+            let s = photos::after_append(app, &turn, &upload, offset, new_offset, &actor)
                 .await
                 .map_err(photo_error)?;
             Ok(answer(StatusCode::OK, s))
