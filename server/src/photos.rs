@@ -619,3 +619,40 @@ async fn inspect(path: PathBuf) -> std::io::Result<(PhotoHash, u64, Vec<u8>)> {
     .await
     .map_err(std::io::Error::other)?
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_newer_request_takes_the_turn_over_and_idle_slots_go() {
+        let dir = std::env::temp_dir().join(format!("gozcu-turns-{}", uuid::Uuid::new_v4()));
+        let store = PhotoStore::open(&dir).unwrap();
+        let hash = PhotoHash::of(b"photo");
+        let other = PhotoHash::of(b"another photo");
+
+        let mut first = store.turn(&hash).await;
+        // Nobody else wants the hash, nor is a turn on another hash in the way.
+        let unrelated = store.turn(&other).await;
+        let quiet = tokio::time::timeout(Duration::from_millis(20), first.taken_over()).await;
+        assert!(quiet.is_err(), "taken over with nobody asking");
+
+        // The holder notices the newcomer and lets go; the newcomer then
+        // gets the turn, and is itself not taken over.
+        let (_, mut second) = tokio::join!(
+            async {
+                first.taken_over().await;
+                drop(first);
+            },
+            store.turn(&hash),
+        );
+        let quiet = tokio::time::timeout(Duration::from_millis(20), second.taken_over()).await;
+        assert!(quiet.is_err(), "the newest request keeps its turn");
+        drop(second);
+        drop(unrelated);
+        assert!(store.turns.lock().unwrap().is_empty(), "slots are freed");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
