@@ -25,6 +25,7 @@ pub struct AppInner {
     pub clock: Arc<dyn Clock>,
     pub ip_throttle: IpThrottle,
     pub sync: crate::sync::SyncClock,
+    pub photos: crate::photos::PhotoStore,
 }
 
 impl Deref for App {
@@ -59,8 +60,11 @@ impl App {
         let sync = crate::sync::SyncClock::load(&db)
             .await
             .context("loading the sync clock")?;
+        let photos = crate::photos::PhotoStore::open(&settings.data_dir)
+            .context("creating the photo directories")?;
         let app = App(Arc::new(AppInner {
             sync,
+            photos,
             db,
             settings,
             secrets,

@@ -59,6 +59,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest accepted CSV import, in bytes.
     pub max_import_bytes: usize,
+    /// Largest accepted photo, in bytes (`GOZCU_MAX_PHOTO_BYTES`). Photos
+    /// are uploaded in chunks (docs/photos.md), so this bounds the file,
+    /// not a request.
+    pub max_photo_bytes: u64,
     /// Failed logins in a row before an account is locked.
     pub login_max_failures: u32,
     /// How long a locked account stays locked.
@@ -81,6 +85,7 @@ impl Default for Settings {
             secure_cookies: false,
             max_body_bytes: 256 * 1024,
             max_import_bytes: 20 * 1024 * 1024,
+            max_photo_bytes: 25 * 1024 * 1024,
             login_max_failures: 5,
             lockout_minutes: 15,
             log: "info,sqlx=warn,tower_http=info".into(),

@@ -11,6 +11,7 @@
 //! - [`audit`]: appending to and verifying the hash-chained audit log.
 //! - [`auth`]: password hashing, sessions, login throttling.
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
+//! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -26,4 +27,5 @@ pub mod db;
 pub mod http;
 pub mod inventory;
 pub mod jobs;
+pub mod photos;
 pub mod sync;

@@ -11,6 +11,7 @@
 //! - [`csv_import`]: the camera CSV format and its row-by-row checks.
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`api`]: request and response bodies of `/api/v1`.
+//! - [`photos`]: photo hashes, accepted image types and the resumable upload protocol's bodies.
 //! - [`sync`]: the offline sync core — hybrid logical clock, outbox, merge rules and push application.
 //! - [`checklists`]: checklist templates, answer values, conditional items, completion and amendments.
 //! - [`faults`]: fault severities, the status workflow and the checks on a new fault.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod faults;
 pub mod i18n;
 pub mod inventory;
+pub mod photos;
 pub mod roles;
 pub mod schedules;
 pub mod sync;

@@ -28,6 +28,7 @@ pub mod error;
 pub mod extract;
 pub mod import;
 pub mod openapi;
+pub mod photos;
 pub mod sites;
 pub mod sync;
 pub mod users;
@@ -75,6 +76,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(warranty::routes());
     all.extend(audit::routes());
     all.extend(sync::routes());
+    all.extend(photos::routes());
     all
 }
 

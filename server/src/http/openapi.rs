@@ -9,6 +9,7 @@ use gozcu_shared::inventory::{
     AssetFields, Building, BuildingTree, Camera, DeviceKind, DeviceStatus, Location, Recorder,
     Site, SiteTree, Switch,
 };
+use gozcu_shared::photos::{PhotoUploadRequest, PhotoUploadStatus};
 use gozcu_shared::{ApiError, ErrorCode, FieldError, Role};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
@@ -48,7 +49,9 @@ use super::{routes, Access};
         DeviceKind,
         Camera,
         Recorder,
-        Switch
+        Switch,
+        PhotoUploadRequest,
+        PhotoUploadStatus
     ))
 )]
 struct Components;
@@ -83,7 +86,8 @@ pub fn document() -> Doc {
             "POST" => HttpMethod::Post,
             "PUT" => HttpMethod::Put,
             "DELETE" => HttpMethod::Delete,
-            other => unreachable!("route table uses only GET/POST/PUT/DELETE, got {other}"),
+            "PATCH" => HttpMethod::Patch,
+            other => unreachable!("route table uses only GET/POST/PUT/DELETE/PATCH, got {other}"),
         };
         let access = match r.access {
             Access::Public => "Public.".to_owned(),

@@ -11,6 +11,7 @@ mod hostile;
 mod inventory;
 mod jobs;
 mod permissions;
+mod photos;
 mod scope;
 mod secrets;
 mod sync;

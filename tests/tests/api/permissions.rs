@@ -92,7 +92,9 @@ async fn every_route_times_every_role(backend: Backend) {
         let path = if route.path.contains("{id}") {
             concrete(route.path, &ids)
         } else {
-            route.path.to_owned()
+            // A well-formed hash of no photo: allowed callers get 404 or a
+            // 4xx about the missing upload body, never a change.
+            route.path.replace("{sha256}", &"0".repeat(64))
         };
         let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
         // An empty object is a valid JSON body that no handler accepts as a
