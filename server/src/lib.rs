@@ -11,6 +11,7 @@
 //! - [`audit`]: appending to and verifying the hash-chained audit log.
 //! - [`auth`]: password hashing, sessions, login throttling.
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
+//! - [`checklists`]: checklist templates, runs, answers and amendments in the database.
 //! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod checklists;
 pub mod cli;
 pub mod clock;
 pub mod config;
