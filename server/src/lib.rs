@@ -11,6 +11,8 @@
 //! - [`audit`]: appending to and verifying the hash-chained audit log.
 //! - [`auth`]: password hashing, sessions, login throttling.
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
+//! - [`reports`]: PDF reports (survey, hand-over, checklist run) and QR label
+//!   sheets typeset with typst; pure, with no database access.
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -26,4 +28,5 @@ pub mod db;
 pub mod http;
 pub mod inventory;
 pub mod jobs;
+pub mod reports;
 pub mod sync;
