@@ -13,6 +13,8 @@
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
 //! - [`checklists`]: checklist templates, runs, answers and amendments in the database.
 //! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
+//! - [`reports`]: PDF reports (survey, hand-over, checklist run) and QR label
+//!   sheets typeset with typst; pure, with no database access.
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -30,4 +32,5 @@ pub mod http;
 pub mod inventory;
 pub mod jobs;
 pub mod photos;
+pub mod reports;
 pub mod sync;
