@@ -202,6 +202,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/warranty") view=routes::warranty::WarrantyPage/>
                 <Route path=path!("/users") view=routes::users::UsersPage/>
                 <Route path=path!("/sync") view=routes::sync::SyncPage/>
+                <Route path=path!("/runs/:id") view=routes::checklists::RunPage/>
             </Routes>
         </main>
     }

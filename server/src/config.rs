@@ -69,6 +69,10 @@ pub struct Settings {
     pub lockout_minutes: u64,
     /// Logging filter, as in `RUST_LOG` (`GOZCU_LOG`).
     pub log: String,
+    /// The institution printed at the top of every report (`GOZCU_INSTITUTION`).
+    pub institution: String,
+    /// The unit under it (`GOZCU_UNIT`).
+    pub unit: String,
 }
 
 impl Default for Settings {
@@ -89,6 +93,8 @@ impl Default for Settings {
             login_max_failures: 5,
             lockout_minutes: 15,
             log: "info,sqlx=warn,tower_http=info".into(),
+            institution: "T.C. Gözcü Kurumu".into(),
+            unit: "Güvenlik Teknolojileri Birimi".into(),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod cameras;
+pub mod checklists;
 mod devices;
 pub mod recorders;
 pub mod sites;

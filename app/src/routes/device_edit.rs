@@ -28,8 +28,10 @@ use crate::components::form::{
     SelectField, TextArea, TextField, Values,
 };
 use crate::i18n::{t, tr, use_lang, K};
+use crate::routes::checklists::RunsPanel;
 use crate::session::{can, kind_path};
 use crate::sync::{self, track, ChangeError};
+use gozcu_shared::checklists::TargetKind;
 
 /// One device of any kind, so that one editor serves all three.
 #[derive(Clone)]
@@ -592,6 +594,7 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         // Decided once: re-rendering the panel when the flag changes would
         // wipe its own banners.
         {(!is_new && initial.has_credentials().is_some()).then(|| view! { <CredentialsPanel kind id has_credentials/> })}
+        {(!is_new).then(|| view! { <RunsPanel target_kind=TargetKind::from(kind) target_id=id/> })}
     }
 }
 

@@ -9,7 +9,9 @@
 //! - [`warranty`]: warranties ending soon.
 //! - [`users`]: user administration.
 //! - [`sync`]: rejected changes and conflicts to resolve.
+//! - [`checklists`]: checklist runs on a device's page and `/runs/:id`.
 
+pub mod checklists;
 pub mod device_edit;
 pub mod devices;
 pub mod history;

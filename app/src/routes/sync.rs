@@ -44,6 +44,8 @@ fn kind_label(kind: EntityKind, lang: Lang) -> String {
         EntityKind::Site => field_label(lang, "site_id"),
         EntityKind::Building => field_label(lang, "building_id"),
         EntityKind::Location => field_label(lang, "location_id"),
+        EntityKind::ChecklistTemplate => t(lang, K::ChecklistTemplate).to_owned(),
+        EntityKind::ChecklistRun => t(lang, K::ChecklistRun).to_owned(),
     }
 }
 

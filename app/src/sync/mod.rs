@@ -22,9 +22,10 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use gozcu_shared::checklists::{templates_of_record, Run, Template};
 use gozcu_shared::sync::{
     delete_seen, entity_fields, resolve_field, upsert_fields, Conflict, EntityKind, EntityRef, Hlc,
-    Mutation, MutationKind, Outbox, RecordKey, RecordState, SyncRecord,
+    Mutation, MutationKind, Outbox, RecordKey, RecordState, SyncRecord, ANSWER_FIELD,
 };
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -521,4 +522,115 @@ pub fn recorder_options(site: Uuid) -> Vec<(String, String)> {
         }
     });
     sorted(out)
+}
+
+// ---- checklists -------------------------------------------------------------
+
+/// Every template version the replica holds, by id (oldest version first).
+pub fn template_versions() -> Vec<Vec<Template>> {
+    let mut out = Vec::new();
+    for_each_entity(EntityKind::ChecklistTemplate, |_, state, _| {
+        if let Some(values) = state.values() {
+            out.push(templates_of_record(&values));
+        }
+    });
+    out
+}
+
+/// The latest version of every template, by title.
+pub fn latest_templates(lang: gozcu_shared::Lang) -> Vec<Template> {
+    let mut out: Vec<Template> = template_versions()
+        .into_iter()
+        .filter_map(|mut v| v.pop())
+        .collect();
+    out.sort_by(|a, b| a.title.get(lang).cmp(b.title.get(lang)));
+    out
+}
+
+/// One template version, as a run pins it.
+pub fn template(id: Uuid, version: u32) -> Option<Template> {
+    entity_values(EntityKind::ChecklistTemplate, id)
+        .map(|v| templates_of_record(&v))?
+        .into_iter()
+        .find(|t| t.version == version)
+}
+
+fn entity_values(kind: EntityKind, id: Uuid) -> Option<serde_json::Map<String, Value>> {
+    with_replica(|r| {
+        r.state(&RecordKey::Entity(EntityRef { kind, id }))?
+            .values()
+    })
+    .flatten()
+}
+
+/// The runs on one target, newest first, with whether each has unsent changes.
+pub fn runs_for(target_id: Uuid) -> Vec<(Run, bool)> {
+    let mut out = Vec::new();
+    for_each_entity(EntityKind::ChecklistRun, |id, state, unsent| {
+        let Some(mut values) = state.values() else {
+            return;
+        };
+        values.insert("id".into(), Value::String(id.to_string()));
+        if let Ok(run) = serde_json::from_value::<Run>(Value::Object(values)) {
+            if run.target_id == target_id {
+                out.push((run, unsent));
+            }
+        }
+    });
+    out.sort_by_key(|r| std::cmp::Reverse(r.0.started_at_ms));
+    out
+}
+
+/// The answers of a run as the user sees them; unanswered items are absent.
+pub fn answers(run_id: Uuid) -> std::collections::BTreeMap<Uuid, Value> {
+    with_replica(|r| {
+        let mut out = std::collections::BTreeMap::new();
+        let keys = r.base.keys().chain(r.shown.keys());
+        for key in keys {
+            if let RecordKey::Answer {
+                run_id: run,
+                item_id,
+            } = key
+            {
+                if *run != run_id || out.contains_key(item_id) {
+                    continue;
+                }
+                let value = r
+                    .state(key)
+                    .and_then(|s| s.values())
+                    .and_then(|v| v.get(ANSWER_FIELD).cloned())
+                    .unwrap_or(Value::Null);
+                if !value.is_null() {
+                    out.insert(*item_id, value);
+                }
+            }
+        }
+        out
+    })
+    .unwrap_or_default()
+}
+
+/// Records one answer (offline first, like every change): it replaces
+/// every version of the answer the user saw; `null` takes it back.
+pub async fn save_answer(run_id: Uuid, item_id: Uuid, value: Value) -> Result<bool, ChangeError> {
+    record_change(RecordKey::Answer { run_id, item_id }, |state, _| {
+        let current = state.and_then(|s| s.fields.get(ANSWER_FIELD));
+        if current.map_or(value.is_null(), |f| f.current.value == value) {
+            return None;
+        }
+        let supersedes = current
+            .map(|f| {
+                std::iter::once(f.current.hlc)
+                    .chain(f.losers.iter().map(|l| l.hlc))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(MutationKind::ChecklistAnswer {
+            run_id,
+            item_id,
+            value: value.clone(),
+            supersedes,
+        })
+    })
+    .await
 }

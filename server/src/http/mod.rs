@@ -30,6 +30,7 @@ pub mod extract;
 pub mod import;
 pub mod openapi;
 pub mod photos;
+pub mod reports;
 pub mod sites;
 pub mod sync;
 pub mod users;
@@ -78,6 +79,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(audit::routes());
     all.extend(sync::routes());
     all.extend(checklists::routes());
+    all.extend(reports::routes());
     all.extend(photos::routes());
     all
 }

@@ -10,7 +10,7 @@ use serde_json::{Number, Value};
 
 use super::template::{Item, ItemKind};
 use crate::validate::{Date, MAX_TEXT};
-use crate::ErrorCode;
+use crate::{ErrorCode, Lang};
 
 /// The answer of a `pass_fail` item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -268,4 +268,53 @@ fn to_value<T: Serialize>(v: &T) -> Value {
     // These types contain only strings, integers and finite floats, which
     // always serialise.
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// An answer as words on paper (reports) or on screen: choice labels in the
+/// reader's language, numbers with their unit, a signature by its signer.
+/// Photos are listed by the caller; here they count. Blank answers are "—".
+pub fn answer_text(item: &Item, value: &Value, lang: Lang) -> String {
+    if is_blank(value) {
+        return "—".into();
+    }
+    let word = |tr: &str, en: &str| match lang {
+        Lang::Tr => tr.to_owned(),
+        Lang::En => en.to_owned(),
+    };
+    let label_of = |options: &[super::template::Choice], key: &str| {
+        options
+            .iter()
+            .find(|o| o.key == key)
+            .map_or(key.to_owned(), |o| o.label.get(lang).to_owned())
+    };
+    match (&item.kind, value) {
+        (ItemKind::YesNo, Value::Bool(true)) => word("Evet", "Yes"),
+        (ItemKind::YesNo, Value::Bool(false)) => word("Hayır", "No"),
+        (ItemKind::PassFail, Value::String(s)) => match s.as_str() {
+            "pass" => word("Uygun", "Pass"),
+            "fail" => word("Uygun değil", "Fail"),
+            _ => word("Uygulanmaz", "Not applicable"),
+        },
+        (ItemKind::Number { unit, .. }, Value::Number(n)) => {
+            format!("{n} {unit}").trim_end().to_owned()
+        }
+        (ItemKind::SingleChoice { options }, Value::String(key)) => label_of(options, key),
+        (ItemKind::MultiChoice { options }, Value::Array(keys)) => keys
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|k| label_of(options, k))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (ItemKind::Photo { .. }, Value::Array(photos)) => match lang {
+            Lang::Tr => format!("{} fotoğraf", photos.len()),
+            Lang::En => format!("{} photo(s)", photos.len()),
+        },
+        (ItemKind::Signature, Value::Object(o)) => o
+            .get("signer")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
 }

@@ -67,7 +67,7 @@ pub mod template;
 #[cfg(test)]
 mod tests;
 
-pub use answers::{check_answer, is_blank, Gps, PassFail, PhotoRef, Signature};
+pub use answers::{answer_text, check_answer, is_blank, Gps, PassFail, PhotoRef, Signature};
 pub use builtin::builtin_templates;
 pub use completion::{check_completion, visible_items};
 pub use runs::{

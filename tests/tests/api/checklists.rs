@@ -24,7 +24,7 @@ both!(
     templates_get_new_versions,
 );
 
-fn maintenance() -> Template {
+pub(crate) fn maintenance() -> Template {
     builtin_templates()
         .into_iter()
         .find(|t| t.id == CAMERA_MAINTENANCE)
@@ -108,14 +108,14 @@ fn refusal(outcome: &PushOutcome) -> (ErrorCode, Vec<(String, ErrorCode)>) {
     }
 }
 
-struct Scene {
-    t: TestApp,
-    admin: Client,
-    tech: Client,
-    camera: String,
+pub(crate) struct Scene {
+    pub t: TestApp,
+    pub admin: Client,
+    pub tech: Client,
+    pub camera: String,
 }
 
-async fn scene(backend: Backend) -> Scene {
+pub(crate) async fn scene(backend: Backend) -> Scene {
     let t = TestApp::spawn(backend).await;
     let admin = t.admin().await;
     let site = admin.create_site("Rektörlük").await;
@@ -133,7 +133,7 @@ async fn scene(backend: Backend) -> Scene {
 }
 
 /// Starts a run, answers every item and completes it, in one push.
-async fn complete_run(s: &Scene, dev: &mut Device) -> Uuid {
+pub(crate) async fn complete_run(s: &Scene, dev: &mut Device) -> Uuid {
     let template = maintenance();
     let run = Uuid::now_v7();
     let mut ms = vec![dev.upsert(
@@ -317,14 +317,13 @@ async fn amendments_need_a_reason_and_reach_every_device(backend: Backend) {
     let record = pages
         .iter()
         .flat_map(|p| &p.records)
-        .filter(|r| {
+        .rfind(|r| {
             r.key
                 == RecordKey::Answer {
                     run_id: run,
                     item_id: note,
                 }
         })
-        .last()
         .expect("the answer's record");
     assert_eq!(
         record.state.values().unwrap()["value"],

@@ -13,6 +13,7 @@ mod inventory;
 mod jobs;
 mod permissions;
 mod photos;
+mod reports;
 mod scope;
 mod secrets;
 mod sync;

@@ -805,7 +805,7 @@ async fn pages_deliver_every_record_once_and_changes_again(backend: Backend) {
     // changed camera once more.
     let total = 26 + builtin_templates().len() + 1;
     let mut expected = vec![10; total / 10];
-    if total % 10 > 0 {
+    if !total.is_multiple_of(10) {
         expected.push(total % 10);
     }
     assert_eq!(sizes, expected, "{total} records with the changed one");
