@@ -115,10 +115,18 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
         }))
     })?;
 
+    let reports = stages.run("benchmark PDF reports", || {
+        Ok(crate::bench_reports::run(root, &work).map_err(|e| {
+            eprintln!("warning: PDF benchmark: {e:#}");
+            format!("{e:#}")
+        }))
+    })?;
+
     let report = Report {
         load_before,
         backends: vec![sqlite, postgres],
         indexeddb,
+        reports,
         wasm_gz_bytes: pwa.wasm_gz_bytes,
         wasm_bytes: pwa.wasm_bytes,
     };
@@ -1363,6 +1371,8 @@ struct Report {
     backends: Vec<BackendResult>,
     /// `Err` holds why the browser figures are missing (e.g. no Chromium).
     indexeddb: Result<IdbResult, String>,
+    /// The PDF report benchmark, or why it is missing.
+    reports: Result<crate::bench_reports::ReportBench, String>,
     wasm_bytes: u64,
     wasm_gz_bytes: u64,
 }
@@ -1518,6 +1528,12 @@ impl Report {
 
     fn console(&self) -> String {
         let mut out = String::new();
+        match &self.reports {
+            Ok(r) => out.push_str(&r.console()),
+            Err(e) => {
+                let _ = writeln!(out, "PDF reports: not measured ({})", one_line(e));
+            }
+        }
         for r in self.rows() {
             let _ = writeln!(
                 out,
@@ -1614,6 +1630,20 @@ impl Report {
             "\nPWA wasm before gzip: {:.0} KB.",
             self.wasm_bytes as f64 / 1024.0
         );
+        md.push_str(
+            "\n## PDF reports\n\nThe server's typst renderer (`server/examples/report_bench.rs`) \
+             beside ReportLab from PyPI typesetting the same text and the same JPEGs, each in \
+             its own process, typst's cache emptied between runs.\n\n\
+             | figure | Gözcü | reference | Gözcü ÷ reference |\n|---|---:|---|---|\n",
+        );
+        match &self.reports {
+            Ok(r) => {
+                let _ = writeln!(md, "{}", r.markdown_row());
+            }
+            Err(e) => {
+                let _ = writeln!(md, "| PDF survey report | not measured: {} | | |", one_line(e));
+            }
+        }
         md
     }
 }
