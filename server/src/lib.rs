@@ -12,6 +12,7 @@
 //! - [`auth`]: password hashing, sessions, login throttling.
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
 //! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
+//! - [`fieldwork`]: faults with their timeline, maintenance schedules and the due list (docs/faults.md).
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod fieldwork;
 pub mod http;
 pub mod inventory;
 pub mod jobs;

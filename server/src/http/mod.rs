@@ -26,9 +26,11 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod import;
 pub mod openapi;
 pub mod photos;
+pub mod schedules;
 pub mod sites;
 pub mod sync;
 pub mod users;
@@ -77,6 +79,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(audit::routes());
     all.extend(sync::routes());
     all.extend(photos::routes());
+    all.extend(faults::routes());
+    all.extend(schedules::routes());
     all
 }
 
