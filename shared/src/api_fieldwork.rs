@@ -313,7 +313,7 @@ pub struct DueEntry {
     pub template_key: Option<String>,
     pub template_title: Option<Text>,
     /// On the calendar: a later occurrence, assuming the one before it is
-    /// done on its due date. Always `false` in the due list.
+    /// done on the day it is planned for. Always `false` in the due list.
     #[serde(default)]
     pub projected: bool,
 }
@@ -342,7 +342,9 @@ pub struct DueReport {
     pub sites: Vec<SiteDue>,
 }
 
-/// One day of the maintenance calendar.
+/// One day of the maintenance calendar: the maintenance planned for it.
+/// Something overdue is planned for today, so on today's entry `due` may be
+/// earlier than `date`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalendarDay {
@@ -351,7 +353,9 @@ pub struct CalendarDay {
 }
 
 /// `GET /api/v1/maintenance/calendar`: the days of one month that have
-/// maintenance due, in order; days with nothing due are left out.
+/// maintenance planned, in order; days with nothing planned are left out.
+/// Past days have nothing planned: the calendar shows work to do, and what
+/// is overdue is planned for today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaintenanceCalendar {

@@ -420,28 +420,28 @@ async fn calendar(
     let last = Date::from_days(end.to_days() - 1);
     let mut days: BTreeMap<Date, Vec<DueEntry>> = BTreeMap::new();
     for item in input.items(last) {
-        // The real due date, then later occurrences assuming each run is
-        // done on its due date — or today, for one already overdue, since
-        // the next one can only count from when it is really done.
-        let mut date = item.due;
+        // The calendar plans work: something already overdue is to be done
+        // today, so it sits on today (its `due` still says since when), and
+        // the occurrences after it are projected assuming each run is done
+        // on the day it is planned for.
+        let mut date = item.due.max(input.today);
         let mut projected = false;
         while date < end {
             if date >= first {
-                let occurrence = DueItem {
-                    due: date,
-                    overdue_days: input.today.to_days() - date.to_days(),
-                    ..item.clone()
+                let occurrence = if projected {
+                    DueItem {
+                        due: date,
+                        overdue_days: input.today.to_days() - date.to_days(),
+                        ..item.clone()
+                    }
+                } else {
+                    item.clone()
                 };
                 days.entry(date)
                     .or_default()
                     .push(input.entry(occurrence, projected));
             }
-            let base = if projected {
-                date
-            } else {
-                date.max(input.today)
-            };
-            date = Date::from_days(base.to_days() + i64::from(item.every_days));
+            date = Date::from_days(date.to_days() + i64::from(item.every_days));
             projected = true;
         }
     }

@@ -7,11 +7,13 @@ mod support;
 
 mod audit;
 mod auth;
+mod faults;
 mod hostile;
 mod inventory;
 mod jobs;
 mod permissions;
 mod photos;
+mod schedules;
 mod scope;
 mod secrets;
 mod sync;
