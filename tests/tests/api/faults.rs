@@ -16,7 +16,8 @@ both!(
     technician_opens_and_notes_but_cannot_transition,
     scope_limits_faults,
     hostile_fault_input,
-    list_filters_search_and_order
+    list_filters_search_and_order,
+    concurrent_openings_get_distinct_numbers
 );
 
 const HOUR: i64 = 3_600_000;
@@ -992,6 +993,40 @@ async fn list_filters_search_and_order(backend: Backend) {
     .await;
     let (_, page) = admin.get("/api/v1/faults?q=hk-5531").await;
     assert_eq!(ids(&page), [first.clone()]);
+}
+
+/// Fault numbers are MAX + 1 inside the write transaction: faults opened at
+/// the same moment (a power cut blacks out a whole building and several
+/// operators report it) must still get distinct, gapless numbers.
+async fn concurrent_openings_get_distinct_numbers(backend: Backend) {
+    let t = TestApp::spawn(backend).await;
+    let admin = t.admin().await;
+    let site = admin.create_site("Yerleşke").await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let http = admin.http.clone();
+        let url = format!("{}/api/v1/faults", admin.base);
+        let csrf = admin.csrf.clone().unwrap();
+        let body = json!({"site_id": site, "title": format!("Elektrik kesintisi {i}")});
+        set.spawn(async move {
+            let resp = http
+                .post(url)
+                .header("x-csrf-token", csrf)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        });
+    }
+    let mut numbers = Vec::new();
+    while let Some(done) = set.join_next().await {
+        let (s, b) = done.unwrap();
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        numbers.push(b["fault"]["number"].as_i64().unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=12).collect::<Vec<i64>>());
 }
 
 fn urlencode(s: &str) -> String {
