@@ -182,14 +182,12 @@ fn event(kind: FaultEventKind, ctx: &Ctx, now: i64) -> FaultEvent {
     }
 }
 
-/// Writes a timeline entry and its audit entry, commits, and answers with
-/// the fault as now stored.
-#[allow(clippy::too_many_arguments)]
+/// Writes a timeline entry and its audit entry (stamped with the entry's
+/// time), commits, and answers with the fault as now stored.
 async fn finish(
     app: &App,
     ctx: &Ctx,
     mut tx: WriteTx,
-    now: i64,
     action: &str,
     before: Option<&Fault>,
     fault_id: &Uuid,
@@ -206,7 +204,7 @@ async fn finish(
     audit::append(
         &mut tx,
         app.db.backend,
-        now,
+        event.at,
         &ctx.actor(),
         Event {
             action,
@@ -298,7 +296,7 @@ async fn open(
         vendor_ticket: fault.vendor_ticket.clone(),
         ..event(FaultEventKind::Opened, &ctx, now)
     };
-    let out = finish(&app, &ctx, tx, now, "create", None, &fault.id, e).await?;
+    let out = finish(&app, &ctx, tx, "create", None, &fault.id, e).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -321,9 +319,7 @@ async fn note(
         note: Some(text),
         ..event(FaultEventKind::Note, &ctx, now)
     };
-    Ok(Json(
-        finish(&app, &ctx, tx, now, "note", None, &id, e).await?,
-    ))
+    Ok(Json(finish(&app, &ctx, tx, "note", None, &id, e).await?))
 }
 
 async fn edit(
@@ -364,7 +360,7 @@ async fn edit(
         ..event(FaultEventKind::Edited, &ctx, now)
     };
     Ok(Json(
-        finish(&app, &ctx, tx, now, "update", Some(&before), &id, e).await?,
+        finish(&app, &ctx, tx, "update", Some(&before), &id, e).await?,
     ))
 }
 
@@ -473,7 +469,7 @@ async fn change_status(
         ..event(FaultEventKind::Transition, &ctx, now)
     };
     Ok(Json(
-        finish(&app, &ctx, tx, now, "transition", Some(&before), &id, e).await?,
+        finish(&app, &ctx, tx, "transition", Some(&before), &id, e).await?,
     ))
 }
 
@@ -522,6 +518,6 @@ async fn reassign(
         ..event(FaultEventKind::Reassigned, &ctx, now)
     };
     Ok(Json(
-        finish(&app, &ctx, tx, now, "assign", Some(&before), &id, e).await?,
+        finish(&app, &ctx, tx, "assign", Some(&before), &id, e).await?,
     ))
 }

@@ -158,31 +158,20 @@ fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
 }
 
-async fn audit_write(
-    app: &App,
-    ctx: &Ctx,
-    tx: &mut crate::db::WriteTx,
-    now: i64,
-    action: &str,
+/// The audit entry of a change to a schedule.
+fn audit_event<'a>(
+    action: &'a str,
     id: &Uuid,
     before: Option<&Schedule>,
     after: Option<&Schedule>,
-) -> AppResult<()> {
-    audit::append(
-        tx,
-        app.db.backend,
-        now,
-        &ctx.actor(),
-        Event {
-            action,
-            entity_type: "maintenance_schedule",
-            entity_id: Some(id.to_string()),
-            before: before.map(to_json).transpose()?,
-            after: after.map(to_json).transpose()?,
-        },
-    )
-    .await?;
-    Ok(())
+) -> AppResult<Event<'a>> {
+    Ok(Event {
+        action,
+        entity_type: "maintenance_schedule",
+        entity_id: Some(id.to_string()),
+        before: before.map(to_json).transpose()?,
+        after: after.map(to_json).transpose()?,
+    })
 }
 
 async fn create(
@@ -199,7 +188,8 @@ async fn create(
     let mut tx = app.db.begin_write().await?;
     let kind = check(tx.conn(), &ctx, &s).await?;
     repo::insert(tx.conn(), &s, kind, now).await?;
-    audit_write(&app, &ctx, &mut tx, now, "create", &s.id, None, Some(&s)).await?;
+    let event = audit_event("create", &s.id, None, Some(&s))?;
+    audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
@@ -235,17 +225,8 @@ async fn update(
     let before = load_for_write(tx.conn(), &ctx, &id).await?;
     let kind = check(tx.conn(), &ctx, &s).await?;
     repo::update(tx.conn(), &s, kind, now).await?;
-    audit_write(
-        &app,
-        &ctx,
-        &mut tx,
-        now,
-        "update",
-        &id,
-        Some(&before),
-        Some(&s),
-    )
-    .await?;
+    let event = audit_event("update", &id, Some(&before), Some(&s))?;
+    audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
     tx.commit().await?;
     Ok(Json(s))
 }
@@ -255,7 +236,8 @@ async fn remove(State(app): State<App>, ctx: Ctx, Path(id): Path<Uuid>) -> AppRe
     let mut tx = app.db.begin_write().await?;
     let before = load_for_write(tx.conn(), &ctx, &id).await?;
     repo::delete(tx.conn(), &id).await?;
-    audit_write(&app, &ctx, &mut tx, now, "delete", &id, Some(&before), None).await?;
+    let event = audit_event("delete", &id, Some(&before), None)?;
+    audit::append(&mut tx, app.db.backend, now, &ctx.actor(), event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -948,7 +948,10 @@ async fn list_filters_search_and_order(backend: Backend) {
     };
     // Active first, then the newest.
     let (_, page) = admin.get("/api/v1/faults").await;
-    assert_eq!(ids(&page), [second.clone(), first.clone(), third.clone()]);
+    assert_eq!(
+        ids(&page),
+        [second.as_str(), first.as_str(), third.as_str()]
+    );
     assert_eq!(page["total"], 3);
     let (_, page) = admin.get("/api/v1/faults?limit=1&offset=1").await;
     assert_eq!(
@@ -956,15 +959,15 @@ async fn list_filters_search_and_order(backend: Backend) {
         (vec![first.clone()], &json!(3))
     );
     let (_, page) = admin.get(&format!("/api/v1/faults?site_id={a}")).await;
-    assert_eq!(ids(&page), [first.clone(), third.clone()]);
+    assert_eq!(ids(&page), [first.as_str(), third.as_str()]);
     let (_, page) = admin.get("/api/v1/faults?status=resolved").await;
-    assert_eq!(ids(&page), [third.clone()]);
+    assert_eq!(ids(&page), [third.as_str()]);
     let (_, page) = admin.get("/api/v1/faults?active=true").await;
-    assert_eq!(ids(&page), [second.clone(), first.clone()]);
+    assert_eq!(ids(&page), [second.as_str(), first.as_str()]);
     let (_, page) = admin.get("/api/v1/faults?active=false").await;
-    assert_eq!(ids(&page), [third.clone()]);
+    assert_eq!(ids(&page), [third.as_str()]);
     let (_, page) = admin.get(&format!("/api/v1/faults?device_id={cam}")).await;
-    assert_eq!(ids(&page), [first.clone()]);
+    assert_eq!(ids(&page), [first.as_str()]);
     // Search folds Turkish letters and case, and matches ticket and number.
     for (q, want) in [
         ("isik", vec![first.clone()]),
@@ -992,7 +995,7 @@ async fn list_filters_search_and_order(backend: Backend) {
     )
     .await;
     let (_, page) = admin.get("/api/v1/faults?q=hk-5531").await;
-    assert_eq!(ids(&page), [first.clone()]);
+    assert_eq!(ids(&page), [first.as_str()]);
 }
 
 /// Fault numbers are MAX + 1 inside the write transaction: faults opened at

@@ -93,8 +93,10 @@ async fn fleet(t: &TestApp, admin: &Client) -> Fleet {
     }
 }
 
-/// The due report as `(site name, [(device name, due, overdue days)])`.
-fn summary(report: &Value) -> Vec<(String, Vec<(String, String, i64)>)> {
+/// A site of the due report as `(site name, [(device name, due, overdue days)])`.
+type SiteSummary = (String, Vec<(String, String, i64)>);
+
+fn summary(report: &Value) -> Vec<SiteSummary> {
     report["sites"]
         .as_array()
         .unwrap()
@@ -119,7 +121,7 @@ fn summary(report: &Value) -> Vec<(String, Vec<(String, String, i64)>)> {
         .collect()
 }
 
-fn site(name: &str, items: &[(&str, &str, i64)]) -> (String, Vec<(String, String, i64)>) {
+fn site(name: &str, items: &[(&str, &str, i64)]) -> SiteSummary {
     (
         name.to_owned(),
         items
