@@ -71,6 +71,12 @@ impl App {
             clock,
             ip_throttle: IpThrottle::default(),
         }));
+        let seeded = crate::checklists::seed_builtin(&app)
+            .await
+            .context("writing the built-in checklist templates")?;
+        if seeded > 0 {
+            tracing::info!(templates = seeded, "wrote built-in checklist templates");
+        }
         let n = crate::http::sync::backfill(&app)
             .await
             .context("giving existing inventory its sync records")?;

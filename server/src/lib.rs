@@ -11,8 +11,11 @@
 //! - [`audit`]: appending to and verifying the hash-chained audit log.
 //! - [`auth`]: password hashing, sessions, login throttling.
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
+//! - [`checklists`]: checklist templates, runs, answers and amendments in the database.
 //! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
 //! - [`fieldwork`]: faults with their timeline, maintenance schedules and the due list (docs/faults.md).
+//! - [`reports`]: PDF reports (survey, hand-over, checklist run) and QR label
+//!   sheets typeset with typst; pure, with no database access.
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -20,6 +23,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod checklists;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -30,4 +34,5 @@ pub mod http;
 pub mod inventory;
 pub mod jobs;
 pub mod photos;
+pub mod reports;
 pub mod sync;

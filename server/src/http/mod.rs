@@ -23,6 +23,7 @@ use crate::audit::Actor;
 
 pub mod audit;
 pub mod auth;
+pub mod checklists;
 pub mod devices;
 pub mod error;
 pub mod extract;
@@ -78,6 +79,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(warranty::routes());
     all.extend(audit::routes());
     all.extend(sync::routes());
+    all.extend(checklists::routes());
     all.extend(photos::routes());
     all.extend(faults::routes());
     all.extend(schedules::routes());

@@ -17,15 +17,16 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
 use gozcu_shared::sync::{
-    advance, entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Mutation,
+    advance, entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Hlc, Mutation,
     MutationKind, PullRequest, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey,
-    RejectReason, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS,
-    SCHEMA_VERSION,
+    RecordState, RejectReason, ANSWER_FIELD, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT,
+    PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
 };
 use gozcu_shared::{validate, ErrorCode, FieldError, Permission};
 use serde_json::Value;
 use sqlx::{AnyConnection, Connection};
 
+use super::checklists::{project_answer, project_run};
 use super::devices::{check_references, Known};
 use super::extract::{large_json, Json};
 use super::{Access, AppError, AppResult, Ctx, Route};
@@ -280,12 +281,12 @@ impl Batch {
     }
 }
 
-struct SyncEvent {
-    action: &'static str,
-    entity_type: &'static str,
-    id: String,
-    before: Option<Value>,
-    after: Option<Value>,
+pub(super) struct SyncEvent {
+    pub action: &'static str,
+    pub entity_type: &'static str,
+    pub id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 fn refused(code: ErrorCode, fields: Vec<FieldError>) -> RejectReason {
@@ -319,21 +320,24 @@ async fn apply_one(
     if newest_timestamp(m) > now.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return reject(refused(ErrorCode::ClockAhead, vec![]));
     }
-    let (entity, needed) = match &m.kind {
-        MutationKind::Upsert { entity, .. } => (*entity, Permission::InventoryWrite),
-        MutationKind::Delete { entity, .. } => (*entity, Permission::InventoryDelete),
-        // Checklists arrive with their own issue; until then their answers
-        // are refused rather than stored where nothing reads them.
-        MutationKind::ChecklistAnswer { .. } => {
-            return reject(refused(ErrorCode::NotSyncable, vec![]))
-        }
+    let device = |k: EntityKind| {
+        matches!(
+            k,
+            EntityKind::Camera | EntityKind::Recorder | EntityKind::Switch
+        )
     };
-    if !matches!(
-        entity.kind,
-        EntityKind::Camera | EntityKind::Recorder | EntityKind::Switch
-    ) {
-        return reject(refused(ErrorCode::NotSyncable, vec![]));
-    }
+    let needed = match &m.kind {
+        MutationKind::Upsert { entity, .. } if device(entity.kind) => Permission::InventoryWrite,
+        MutationKind::Delete { entity, .. } if device(entity.kind) => Permission::InventoryDelete,
+        // Runs are started and completed, never deleted: a mistaken run
+        // stays on record as in progress.
+        MutationKind::Upsert { entity, .. } if entity.kind == EntityKind::ChecklistRun => {
+            Permission::ChecklistsRun
+        }
+        MutationKind::ChecklistAnswer { .. } => Permission::ChecklistsRun,
+        // Places are edited online; templates only by the server.
+        _ => return reject(refused(ErrorCode::NotSyncable, vec![])),
+    };
     if !ctx.user.role.allows(needed) {
         return reject(refused(ErrorCode::Forbidden, vec![]));
     }
@@ -352,7 +356,7 @@ async fn apply_one(
     let w = Writer { app, ctx, now };
     let projection = if batch.careful {
         let mut sp = conn.begin().await?;
-        match project_entity(&w, &mut sp, entity, &before, &after, None).await {
+        match project_record(&w, &mut sp, key, &before, &after, None).await {
             Ok(p) => {
                 sp.commit().await?;
                 p
@@ -366,7 +370,7 @@ async fn apply_one(
             }
         }
     } else {
-        match project_entity(&w, conn, entity, &before, &after, Some(&mut batch.pending)).await {
+        match project_record(&w, conn, key, &before, &after, Some(&mut batch.pending)).await {
             Ok(p) => p,
             // A check refused it before anything was written.
             Err(AppError::Api { code, fields, .. }) => return reject(refused(code, fields)),
@@ -381,11 +385,8 @@ async fn apply_one(
         if let Some(normalised) = &p.after {
             app.sync.observe_record(&after.state, now);
             let hlc = app.sync.tick(now);
-            let fields = upsert_fields(Some(&after.state), &entity_fields(normalised), hlc);
-            if !fields.is_empty() {
-                after
-                    .state
-                    .merge(hlc, &MutationKind::Upsert { entity, fields });
+            if let Some(write) = write_back(key, &after.state, normalised, hlc) {
+                after.state.merge(hlc, &write);
             }
         }
         if p.site_id.is_some() {
@@ -408,11 +409,38 @@ async fn apply_one(
     }))
 }
 
+/// The server edit that makes a record hold what its projection wrote
+/// (normalised values), or `None` when it already does.
+fn write_back(
+    key: RecordKey,
+    state: &RecordState,
+    normalised: &Value,
+    hlc: Hlc,
+) -> Option<MutationKind> {
+    match key {
+        RecordKey::Entity(entity) => {
+            let fields = upsert_fields(Some(state), &entity_fields(normalised), hlc);
+            (!fields.is_empty()).then_some(MutationKind::Upsert { entity, fields })
+        }
+        RecordKey::Answer { run_id, item_id } => {
+            let current = state.fields.get(ANSWER_FIELD)?;
+            (current.current.value != *normalised).then(|| MutationKind::ChecklistAnswer {
+                run_id,
+                item_id,
+                value: normalised.clone(),
+                supersedes: std::iter::once(current.current.hlc)
+                    .chain(current.losers.iter().map(|l| l.hlc))
+                    .collect(),
+            })
+        }
+    }
+}
+
 /// What every projection of a batch shares.
-struct Writer<'a> {
-    app: &'a App,
-    ctx: &'a Ctx,
-    now: i64,
+pub(super) struct Writer<'a> {
+    pub app: &'a App,
+    pub ctx: &'a Ctx,
+    pub now: i64,
 }
 
 /// New devices of a batch written the fast way, inserted together in
@@ -475,27 +503,44 @@ impl Deferrable for Switch {
     }
 }
 
-/// Projects a merged record onto its device table; `pending` (the fast
-/// way) defers inserts of new devices.
-async fn project_entity(
+/// Projects a merged record onto its table; `pending` (the fast way)
+/// defers inserts of new devices.
+async fn project_record(
     w: &Writer<'_>,
     conn: &mut AnyConnection,
-    entity: EntityRef,
+    key: RecordKey,
     before: &Stored,
     after: &Stored,
     pending: Option<&mut Pending>,
 ) -> AppResult<Option<Projection>> {
-    // Every writer keeps the inventory row and the sync record together, so
+    // Every writer keeps the table row and the sync record together, so
     // the row exists exactly when the record was visible: a new record needs
     // no lookup.
     let row_exists = before.state.values().is_some();
+    let entity = match key {
+        RecordKey::Entity(entity) => entity,
+        RecordKey::Answer { run_id, item_id } => {
+            // A run created earlier in this batch may name a device that
+            // still waits among the deferred inserts; its answers need the
+            // run, which is written at once.
+            return project_answer(w, conn, run_id, item_id, after).await;
+        }
+    };
     match entity.kind {
         EntityKind::Camera => project::<Camera>(w, conn, entity, row_exists, after, pending).await,
         EntityKind::Recorder => {
             project::<Recorder>(w, conn, entity, row_exists, after, pending).await
         }
         EntityKind::Switch => project::<Switch>(w, conn, entity, row_exists, after, pending).await,
-        _ => unreachable!("only devices are projected"),
+        EntityKind::ChecklistRun => {
+            // The run's target may be a device created earlier in this
+            // batch and still waiting among the deferred inserts.
+            if let Some(p) = pending {
+                p.flush(conn, w.app.db.backend).await?;
+            }
+            project_run(w, conn, entity, after).await
+        }
+        _ => unreachable!("only devices and runs are projected"),
     }
 }
 
@@ -553,11 +598,11 @@ fn rejection_of_db(e: &AppError) -> bool {
 }
 
 /// What projecting a merged record onto its inventory table did.
-struct Projection {
-    site_id: Option<uuid::Uuid>,
+pub(super) struct Projection {
+    pub site_id: Option<uuid::Uuid>,
     /// The entity as written (normalised), `None` when deleted.
-    after: Option<Value>,
-    event: Option<SyncEvent>,
+    pub after: Option<Value>,
+    pub event: Option<SyncEvent>,
 }
 
 /// Writes the merged record's visible state to the device table with the
@@ -769,7 +814,7 @@ fn json_of<T: serde::Serialize>(v: T) -> Result<Value, sqlx::Error> {
 /// A field error from a serde message: a missing field names itself; a
 /// value of the wrong type cannot be traced to its field by serde_json, so
 /// it is reported on the record.
-fn deserialize_error(message: &str) -> FieldError {
+pub(super) fn deserialize_error(message: &str) -> FieldError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some(field) = rest.split('`').next() {
             return FieldError::new(field, ErrorCode::Required);

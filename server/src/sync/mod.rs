@@ -163,6 +163,55 @@ pub async fn record_writes(
     store::save(conn, backend, changed).await
 }
 
+/// Records server-side changes of checklist answers (amendments) in their
+/// sync records, superseding every version the record holds, so that
+/// devices take the amended value.
+pub async fn record_answer_writes(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    clock: &SyncClock,
+    now_ms: i64,
+    site_id: Uuid,
+    run_id: Uuid,
+    answers: &[(Uuid, Value)],
+) -> Result<(), sqlx::Error> {
+    store::lock(conn, backend).await?;
+    let keys: Vec<RecordKey> = answers
+        .iter()
+        .map(|(item_id, _)| RecordKey::Answer {
+            run_id,
+            item_id: *item_id,
+        })
+        .collect();
+    let mut records = store::load(conn, backend, &keys).await?;
+    let mut changed: BTreeMap<RecordKey, Stored> = BTreeMap::new();
+    for (key, (item_id, value)) in keys.into_iter().zip(answers) {
+        let mut stored = records.remove(&key).unwrap_or_default();
+        clock.observe_record(&stored.state, now_ms);
+        let hlc = clock.tick(now_ms);
+        let supersedes = stored
+            .state
+            .fields
+            .get(gozcu_shared::sync::ANSWER_FIELD)
+            .map(|f| {
+                std::iter::once(f.current.hlc)
+                    .chain(f.losers.iter().map(|l| l.hlc))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = MutationKind::ChecklistAnswer {
+            run_id,
+            item_id: *item_id,
+            value: value.clone(),
+            supersedes,
+        };
+        stored.state.merge(hlc, &kind);
+        stored.site_id = Some(site_id);
+        changed.insert(key, stored);
+    }
+    store::save(conn, backend, changed).await
+}
+
 /// The site a record belongs to, from its JSON form: a site is its own, a
 /// location belongs to its building's site, everything else names it.
 pub async fn site_of(

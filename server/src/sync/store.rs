@@ -235,7 +235,11 @@ pub async fn changes(
         String::from("SELECT kind, id, site_id, seq, state FROM sync_records WHERE seq > $1");
     if let Some(sites) = scope {
         let params: Vec<String> = (0..sites.len()).map(|i| format!("${}", i + 2)).collect();
-        sql.push_str(&format!(" AND site_id IN ({})", params.join(", ")));
+        // Records of no site (checklist templates) are everyone's.
+        sql.push_str(&format!(
+            " AND (site_id IN ({}) OR site_id IS NULL)",
+            params.join(", ")
+        ));
     }
     sql.push_str(&format!(" ORDER BY seq LIMIT {}", u64::from(limit) + 1));
     let mut q = sqlx::query(&sql).bind(i64::try_from(cursor).unwrap_or(i64::MAX));

@@ -71,7 +71,8 @@ pub use answers::{check_answer, is_blank, Gps, PassFail, PhotoRef, Signature};
 pub use builtin::builtin_templates;
 pub use completion::{check_completion, visible_items};
 pub use runs::{
-    can_amend, can_answer, check_amendment, prepare_amendment, Amendment, RunStatus, MAX_REASON,
+    can_amend, can_answer, check_amendment, prepare_amendment, template_record,
+    templates_of_record, AmendRequest, Amendment, Run, RunDetail, RunStatus, MAX_REASON,
 };
 pub use template::{
     validate_template, Choice, Condition, Item, ItemKind, Purpose, Section, TargetKind, Template,

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::answers::check_answer;
+use super::answers::{check_answer, Gps};
 use super::completion::check_completion;
-use super::template::Template;
+use super::template::{TargetKind, Template};
 use crate::{validate, ErrorCode, FieldError, Lang};
 
 /// Longest amendment reason.
@@ -51,6 +51,83 @@ impl RunStatus {
             (RunStatus::Completed, Lang::En) => "Completed",
         }
     }
+}
+
+/// A run as its sync record and the REST API carry it. The client fills
+/// what it knows; the server derives `site_id` from the target and stamps
+/// `started_by`/`completed_by`, and writes those back into the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Run {
+    pub id: Uuid,
+    pub template_id: Uuid,
+    pub template_version: u32,
+    pub target_kind: TargetKind,
+    pub target_id: Uuid,
+    #[serde(default)]
+    pub site_id: Option<Uuid>,
+    #[serde(default)]
+    pub status: RunStatus,
+    pub started_at_ms: i64,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub completed_at_ms: Option<i64>,
+    #[serde(default)]
+    pub completed_by: Option<String>,
+    #[serde(default)]
+    pub gps: Option<Gps>,
+    /// The fault this run's fault form belongs to.
+    #[serde(default)]
+    pub fault_id: Option<Uuid>,
+}
+
+/// The fields of a checklist template's sync record: `latest` and one field
+/// per version (`v1`, `v2`, …), so a device offline can still show a run
+/// pinned to an older version.
+pub fn template_record(versions: &[Template]) -> Value {
+    let mut fields = serde_json::Map::new();
+    let latest = versions.iter().map(|t| t.version).max().unwrap_or(0);
+    fields.insert("latest".into(), Value::from(latest));
+    for t in versions {
+        if let Ok(v) = serde_json::to_value(t) {
+            fields.insert(format!("v{}", t.version), v);
+        }
+    }
+    Value::Object(fields)
+}
+
+/// The versions a template record holds, oldest first; the inverse of
+/// [`template_record`] (fields that are not versions are skipped).
+pub fn templates_of_record(fields: &serde_json::Map<String, Value>) -> Vec<Template> {
+    let mut out: Vec<Template> = fields
+        .iter()
+        .filter(|(k, _)| k.starts_with('v') && k[1..].parse::<u32>().is_ok())
+        .filter_map(|(_, v)| serde_json::from_value(v.clone()).ok())
+        .collect();
+    out.sort_by_key(|t| t.version);
+    out
+}
+
+/// A run with everything needed to show it or print it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunDetail {
+    pub run: Run,
+    pub template: Template,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub answers: BTreeMap<Uuid, Value>,
+    pub amendments: Vec<Amendment>,
+}
+
+/// `POST /api/v1/checklists/runs/{id}/amendments`: corrections of a
+/// completed run, made together for one reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AmendRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub changes: BTreeMap<Uuid, Value>,
+    pub reason: String,
 }
 
 /// A correction of one answer of a completed run.

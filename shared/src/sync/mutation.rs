@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::Hlc;
 
-/// The kinds of inventory record the sync protocol carries.
+/// The kinds of record the sync protocol carries (besides checklist answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
@@ -33,16 +33,22 @@ pub enum EntityKind {
     Camera,
     Recorder,
     Switch,
+    /// Every version of one checklist template (written by the server only).
+    ChecklistTemplate,
+    /// A checklist run; its answers are records of their own.
+    ChecklistRun,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 6] = [
+    pub const ALL: [EntityKind; 8] = [
         EntityKind::Site,
         EntityKind::Building,
         EntityKind::Location,
         EntityKind::Camera,
         EntityKind::Recorder,
         EntityKind::Switch,
+        EntityKind::ChecklistTemplate,
+        EntityKind::ChecklistRun,
     ];
 
     /// The wire name (serde's), also used as the `kind` column on the server.
@@ -54,6 +60,8 @@ impl EntityKind {
             EntityKind::Camera => "camera",
             EntityKind::Recorder => "recorder",
             EntityKind::Switch => "switch",
+            EntityKind::ChecklistTemplate => "checklist_template",
+            EntityKind::ChecklistRun => "checklist_run",
         }
     }
 

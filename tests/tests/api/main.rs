@@ -7,6 +7,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod checklists;
 mod faults;
 mod hostile;
 mod inventory;

@@ -3,6 +3,7 @@
 //! anonymous callers get 401 everywhere but the public routes.
 
 use gozcu_server::http::{routes, Access};
+use gozcu_shared::checklists::builtin_templates;
 use gozcu_shared::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -17,7 +18,7 @@ fn concrete(path: &str, ids: &[(&str, String)]) -> String {
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
         .unwrap_or_else(|| panic!("no fixture id for {path}"));
-    path.replace("{id}", id)
+    path.replace("{id}", id).replace("{version}", "1")
 }
 
 async fn every_route_times_every_role(backend: Backend) {
@@ -75,6 +76,12 @@ async fn every_route_times_every_role(backend: Backend) {
         // No such schedule: allowed callers get 404 (or 400 for the empty
         // body), never a change.
         ("/api/v1/schedules", uuid::Uuid::now_v7().to_string()),
+        (
+            "/api/v1/checklists/templates",
+            builtin_templates()[0].id.to_string(),
+        ),
+        // No run exists: allowed callers get 404, which the matrix accepts.
+        ("/api/v1/checklists/runs", uuid::Uuid::now_v7().to_string()),
     ];
 
     let mut clients: Vec<(Role, Client)> = Vec::new();

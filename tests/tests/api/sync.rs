@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gozcu_shared::checklists::builtin_templates;
 use gozcu_shared::inventory::Camera;
 use gozcu_shared::sync::{
     delete_seen, entity_fields, upsert_fields, Contender, EntityKind, EntityRef, Gap, Hlc,
@@ -43,14 +44,14 @@ both!(
 // ---- a device, as the PWA is one -------------------------------------------
 
 /// One client replica: its id, its clock and its next mutation number.
-struct Device {
+pub(crate) struct Device {
     id: Uuid,
     clock: Hlc,
     next: u64,
 }
 
 impl Device {
-    fn new() -> Device {
+    pub(crate) fn new() -> Device {
         let id = Uuid::now_v7();
         Device {
             id,
@@ -61,7 +62,11 @@ impl Device {
 
     /// A mutation with the next number, stamped at the device's wall time
     /// `now` (the clock never goes backwards, whatever `now` says).
-    fn mutation(&mut self, now: i64, kind: impl FnOnce(Hlc) -> MutationKind) -> Mutation {
+    pub(crate) fn mutation(
+        &mut self,
+        now: i64,
+        kind: impl FnOnce(Hlc) -> MutationKind,
+    ) -> Mutation {
         let hlc = self.clock.tick(now);
         let m = Mutation {
             client_id: self.id,
@@ -75,7 +80,7 @@ impl Device {
 
     /// Creates or edits `entity` so that it shows `values` (its JSON form),
     /// starting from `base`, the state the user was looking at.
-    fn upsert(
+    pub(crate) fn upsert(
         &mut self,
         now: i64,
         entity: EntityRef,
@@ -95,7 +100,7 @@ impl Device {
         })
     }
 
-    fn push(&self, mutations: &[&Mutation]) -> PushRequest {
+    pub(crate) fn push(&self, mutations: &[&Mutation]) -> PushRequest {
         PushRequest {
             schema_version: SCHEMA_VERSION,
             client_id: self.id,
@@ -103,7 +108,7 @@ impl Device {
         }
     }
 
-    fn pull(&self, epoch: Option<&str>, cursor: u64, limit: Option<u32>) -> PullRequest {
+    pub(crate) fn pull(&self, epoch: Option<&str>, cursor: u64, limit: Option<u32>) -> PullRequest {
         PullRequest {
             schema_version: SCHEMA_VERSION,
             client_id: self.id,
@@ -114,7 +119,7 @@ impl Device {
     }
 
     /// Pulls from the beginning until `more` is false; the pages in order.
-    async fn pull_all(&self, client: &Client, limit: Option<u32>) -> Vec<PullResponse> {
+    pub(crate) async fn pull_all(&self, client: &Client, limit: Option<u32>) -> Vec<PullResponse> {
         let mut pages: Vec<PullResponse> = Vec::new();
         loop {
             let (epoch, cursor) = match pages.last() {
@@ -132,7 +137,7 @@ impl Device {
     }
 }
 
-fn camera(id: Uuid) -> EntityRef {
+pub(crate) fn camera(id: Uuid) -> EntityRef {
     EntityRef {
         kind: EntityKind::Camera,
         id,
@@ -226,7 +231,7 @@ fn refusal(outcome: &PushOutcome) -> (ErrorCode, Vec<(String, ErrorCode)>) {
     }
 }
 
-fn is_accepted(outcome: &PushOutcome) -> bool {
+pub(crate) fn is_accepted(outcome: &PushOutcome) -> bool {
     matches!(outcome, PushOutcome::Accepted { .. })
 }
 
@@ -643,8 +648,13 @@ fn restamp(m: &mut Mutation, wall_ms: i64) {
 async fn pulls_are_limited_to_the_users_sites(backend: Backend) {
     let t = TestApp::spawn(backend).await;
     let admin = t.admin().await;
-    let mut expected_a = BTreeSet::new();
-    let mut all = BTreeSet::new();
+    // Checklist templates belong to no site: everyone receives them.
+    let templates: BTreeSet<RecordKey> = builtin_templates()
+        .iter()
+        .map(|t| key(EntityKind::ChecklistTemplate, &t.id.to_string()))
+        .collect();
+    let mut expected_a = templates.clone();
+    let mut all = templates.clone();
     let mut sites = Vec::new();
     for name in ["A Kampüsü", "B Kampüsü"] {
         let site = admin.create_site(name).await;
@@ -705,7 +715,7 @@ async fn pulls_are_limited_to_the_users_sites(backend: Backend) {
     let keys: BTreeSet<RecordKey> = records.iter().map(|r| r.key).collect();
     assert_eq!(keys, expected_a);
     let a: Uuid = sites[0].parse().unwrap();
-    for r in &records {
+    for r in records.iter().filter(|r| !templates.contains(&r.key)) {
         assert_eq!(r.site_id, Some(a), "{:?}", r.key);
         assert!(r.state.values().is_some(), "{:?} is alive", r.key);
     }
@@ -731,7 +741,7 @@ async fn pulls_are_limited_to_the_users_sites(backend: Backend) {
     assert!(!again.more);
 }
 
-/// 25 cameras and their site in pages of 10: three pages, increasing
+/// 25 cameras, their site and the templates in pages of 10: increasing
 /// cursors, every record exactly once — except the one changed after the
 /// first page, which comes again with its new state.
 async fn pages_deliver_every_record_once_and_changes_again(backend: Backend) {
@@ -791,7 +801,14 @@ async fn pages_deliver_every_record_once_and_changes_again(backend: Backend) {
         assert!(pages.len() <= 10, "paging does not end");
     }
     let sizes: Vec<usize> = pages.iter().map(|p| p.records.len()).collect();
-    assert_eq!(sizes, vec![10, 10, 7], "26 records plus the changed one");
+    // 25 cameras, their site and the built-in checklist templates, plus the
+    // changed camera once more.
+    let total = 26 + builtin_templates().len() + 1;
+    let mut expected = vec![10; total / 10];
+    if total % 10 > 0 {
+        expected.push(total % 10);
+    }
+    assert_eq!(sizes, expected, "{total} records with the changed one");
     let mut cursor = 0;
     for p in &pages {
         assert!(p.cursor > cursor, "cursors increase");
@@ -809,7 +826,7 @@ async fn pages_deliver_every_record_once_and_changes_again(backend: Backend) {
     for r in pages.iter().flat_map(|p| &p.records) {
         *seen.entry(r.key).or_default() += 1;
     }
-    assert_eq!(seen.len(), 26);
+    assert_eq!(seen.len(), total - 1);
     for (k, n) in &seen {
         let want = if *k == changed.key { 2 } else { 1 };
         assert_eq!(*n, want, "{k:?}");
