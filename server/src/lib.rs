@@ -13,6 +13,7 @@
 //! - [`inventory`]: sites, buildings, locations and the three device tables.
 //! - [`checklists`]: checklist templates, runs, answers and amendments in the database.
 //! - [`photos`]: content-addressed photo files and resumable uploads (docs/photos.md).
+//! - [`fieldwork`]: faults with their timeline, maintenance schedules and the due list (docs/faults.md).
 //! - [`reports`]: PDF reports (survey, hand-over, checklist run) and QR label
 //!   sheets typeset with typst; pure, with no database access.
 //! - [`http`]: the axum router, built from one route table that also drives the
@@ -28,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod fieldwork;
 pub mod http;
 pub mod inventory;
 pub mod jobs;

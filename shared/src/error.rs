@@ -78,6 +78,12 @@ pub enum ErrorCode {
     NotSyncable,
     UnknownField,
     SyncRejected,
+    // Faults and maintenance schedules (DOMAIN.md §9–10).
+    UnknownDevice,
+    DeviceNotInSite,
+    UnknownUser,
+    UnknownTemplate,
+    FaultClosed,
 }
 
 impl ErrorCode {
@@ -245,6 +251,23 @@ impl ErrorCode {
                 "Değişiklik sunucuda kabul edilmedi.",
                 "The server did not accept the change.",
             ),
+            UnknownDevice => ("unknown_device", "Böyle bir cihaz yok.", "No such device."),
+            DeviceNotInSite => (
+                "device_not_in_site",
+                "Bu cihaz seçilen sahada değil.",
+                "This device is not in the chosen site.",
+            ),
+            UnknownUser => (
+                "unknown_user",
+                "Böyle bir etkin kullanıcı yok ya da bu sahada yetkisi yok.",
+                "No such active user, or the user has no access to this site.",
+            ),
+            UnknownTemplate => ("unknown_template", "Böyle bir form şablonu yok.", "No such checklist template."),
+            FaultClosed => (
+                "fault_closed",
+                "Arıza kaydı kapatıldı; değiştirilemez. Arıza tekrarladıysa yeni kayıt açın.",
+                "The fault is closed and cannot be changed. If it came back, open a new fault.",
+            ),
         }
     }
 
@@ -380,6 +403,11 @@ mod tests {
             NotSyncable,
             UnknownField,
             SyncRejected,
+            UnknownDevice,
+            DeviceNotInSite,
+            UnknownUser,
+            UnknownTemplate,
+            FaultClosed,
         ] {
             let wire = serde_json::to_value(code).unwrap();
             assert_eq!(wire.as_str().unwrap(), code.as_str());

@@ -11,6 +11,7 @@
 //! - [`csv_import`]: the camera CSV format and its row-by-row checks.
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`api`]: request and response bodies of `/api/v1`.
+//! - [`api_fieldwork`]: bodies of the fault, schedule and maintenance endpoints.
 //! - [`photos`]: photo hashes, accepted image types and the resumable upload protocol's bodies.
 //! - [`sync`]: the offline sync core — hybrid logical clock, outbox, merge rules and push application.
 //! - [`checklists`]: checklist templates, answer values, conditional items, completion and amendments.
@@ -18,6 +19,7 @@
 //! - [`schedules`]: maintenance every N days per device type or device, and the due list.
 
 pub mod api;
+pub mod api_fieldwork;
 pub mod audit;
 pub mod checklists;
 pub mod csv_import;

@@ -27,10 +27,12 @@ pub mod checklists;
 pub mod devices;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod import;
 pub mod openapi;
 pub mod photos;
 pub mod reports;
+pub mod schedules;
 pub mod sites;
 pub mod sync;
 pub mod users;
@@ -81,6 +83,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(checklists::routes());
     all.extend(reports::routes());
     all.extend(photos::routes());
+    all.extend(faults::routes());
+    all.extend(schedules::routes());
     all
 }
 

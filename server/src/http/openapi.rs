@@ -5,11 +5,17 @@ use gozcu_shared::api::{
     AuditEntry, DeviceCredentials, ImportReport, LoginRequest, SessionInfo, User, UserInput,
     WarrantyAck, WarrantyItem,
 };
+use gozcu_shared::api_fieldwork::{
+    CalendarDay, DueEntry, DueReport, Fault, FaultAssign, FaultDetail, FaultEvent, FaultEventKind,
+    FaultNote, FaultTransition, FaultUpdate, MaintenanceCalendar, SiteDue,
+};
+use gozcu_shared::faults::{DeviceRef, FaultStatus, NewFault, Severity};
 use gozcu_shared::inventory::{
     AssetFields, Building, BuildingTree, Camera, DeviceKind, DeviceStatus, Location, Recorder,
     Site, SiteTree, Switch,
 };
 use gozcu_shared::photos::{PhotoUploadRequest, PhotoUploadStatus};
+use gozcu_shared::schedules::{DueItem, Schedule, ScheduleTarget};
 use gozcu_shared::{ApiError, ErrorCode, FieldError, Role};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
@@ -51,7 +57,27 @@ use super::{routes, Access};
         Recorder,
         Switch,
         PhotoUploadRequest,
-        PhotoUploadStatus
+        PhotoUploadStatus,
+        Severity,
+        FaultStatus,
+        DeviceRef,
+        NewFault,
+        Fault,
+        FaultEventKind,
+        FaultEvent,
+        FaultDetail,
+        FaultNote,
+        FaultTransition,
+        FaultAssign,
+        FaultUpdate,
+        ScheduleTarget,
+        Schedule,
+        DueItem,
+        DueEntry,
+        SiteDue,
+        DueReport,
+        CalendarDay,
+        MaintenanceCalendar
     ))
 )]
 struct Components;

@@ -57,6 +57,13 @@ async fn every_route_times_every_role(backend: Backend) {
     // A user that no test logs in as, so deleting it harms nobody.
     let (_, u) = admin.post("/api/v1/users", json!({"username": "hedef", "display_name": "H", "role": "viewer", "password": "hedef-password-1"})).await;
     let user = u["id"].as_str().unwrap().to_owned();
+    let (_, f) = admin
+        .post(
+            "/api/v1/faults",
+            json!({"site_id": site, "title": "Matris arızası"}),
+        )
+        .await;
+    let fault = f["fault"]["id"].as_str().unwrap().to_owned();
     let ids = [
         ("/api/v1/sites", site),
         ("/api/v1/buildings", building),
@@ -65,6 +72,10 @@ async fn every_route_times_every_role(backend: Backend) {
         ("/api/v1/recorders", recorder),
         ("/api/v1/switches", switch),
         ("/api/v1/users", user),
+        ("/api/v1/faults", fault),
+        // No such schedule: allowed callers get 404 (or 400 for the empty
+        // body), never a change.
+        ("/api/v1/schedules", uuid::Uuid::now_v7().to_string()),
         (
             "/api/v1/checklists/templates",
             builtin_templates()[0].id.to_string(),
