@@ -1,4 +1,4 @@
--- Faults over the REST API (issue 4), PostgreSQL. Twin of ../sqlite/0006_faults_extra.sql.
+-- Faults over the REST API (issue 4), SQLite. Twin of ../postgres/0007_faults_extra.sql.
 
 -- The fault's title, description, vendor, ticket and number folded for
 -- search (gozcu_shared::validate::search_fold), so that "isik" finds "Işık"
