@@ -55,6 +55,7 @@
 //! - this file: the harness and the online stories;
 //! - [`offline`]: working with the server stopped, and two offline editors.
 
+mod fieldwork;
 mod offline;
 
 use std::net::TcpListener;

@@ -14,7 +14,7 @@ use super::{
 };
 
 /// A REST client logged in as admin, for checking what the server holds.
-async fn rest(base: &str) -> Result<reqwest::Client> {
+pub(super) async fn rest(base: &str) -> Result<reqwest::Client> {
     let http = reqwest::Client::builder().cookie_store(true).build()?;
     http.post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
@@ -36,7 +36,7 @@ async fn cameras(http: &reqwest::Client, base: &str) -> Result<Vec<Value>> {
     Ok(page["items"].as_array().context("items")?.clone())
 }
 
-async fn status(c: &Client, attr: &str) -> Result<String> {
+pub(super) async fn status(c: &Client, attr: &str) -> Result<String> {
     Ok(el(c, "[data-test=sync-status]")
         .await?
         .attr(attr)
@@ -45,7 +45,7 @@ async fn status(c: &Client, attr: &str) -> Result<String> {
 }
 
 /// Waits until a sync has completed with nothing left to send.
-async fn synced(c: &Client) -> Result<()> {
+pub(super) async fn synced(c: &Client) -> Result<()> {
     until("a completed sync with nothing unsent", async || {
         let ok = status(c, "data-online").await? == "true"
             && status(c, "data-pending").await? == "0"
@@ -58,7 +58,7 @@ async fn synced(c: &Client) -> Result<()> {
 
 /// Presses "Sync now" and waits for a sync that started after the press to
 /// finish with nothing left to send.
-async fn sync_now(c: &Client) -> Result<()> {
+pub(super) async fn sync_now(c: &Client) -> Result<()> {
     let before = status(c, "data-last-sync").await?;
     click(c, "[data-test=sync-now]").await?;
     until("a new sync", async || {
@@ -73,7 +73,7 @@ async fn pending(c: &Client) -> Result<String> {
 }
 
 /// The service worker controls the page, so a reload works offline.
-async fn controlled_by_service_worker(c: &Client) -> Result<()> {
+pub(super) async fn controlled_by_service_worker(c: &Client) -> Result<()> {
     until("the service worker controlling the page", async || {
         let v = c
             .execute(
@@ -86,7 +86,7 @@ async fn controlled_by_service_worker(c: &Client) -> Result<()> {
     .await
 }
 
-async fn rows(c: &Client, n: usize) -> Result<()> {
+pub(super) async fn rows(c: &Client, n: usize) -> Result<()> {
     until(&format!("{n} camera rows"), async || {
         Ok((count(c, "[data-test=camera-row]").await? == n).then_some(()))
     })
