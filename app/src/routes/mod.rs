@@ -9,12 +9,14 @@
 //! - [`warranty`]: warranties ending soon.
 //! - [`users`]: user administration.
 //! - [`sync`]: rejected changes and conflicts to resolve.
+//! - [`scan`]: open a device from the QR code on its label.
 
 pub mod device_edit;
 pub mod devices;
 pub mod history;
 pub mod import;
 pub mod login;
+pub mod scan;
 pub mod sites;
 pub mod sync;
 pub mod users;
