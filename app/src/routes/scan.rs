@@ -63,6 +63,11 @@ enum Found {
     NotReady,
 }
 
+/// Reads nothing of a record: enough to learn that it exists, with the
+/// smallest deserializer serde can make.
+#[derive(serde::Deserialize)]
+struct Exists {}
+
 fn resolve(code: &str, ready: bool) -> Found {
     let Some(id) = parse_code(code) else {
         return Found::Invalid;
@@ -75,7 +80,7 @@ fn resolve(code: &str, ready: bool) -> Found {
         (EntityKind::Recorder, DeviceKind::Recorder),
         (EntityKind::Switch, DeviceKind::Switch),
     ] {
-        if sync::entity::<serde_json::Value>(entity, id).is_some() {
+        if sync::entity::<Exists>(entity, id).is_some() {
             return Found::Device(kind, id);
         }
     }
