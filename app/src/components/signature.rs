@@ -225,6 +225,7 @@ pub fn SignaturePad(
                             autocomplete="name"
                             prop:value=move || name.get()
                             on:input=move |ev| name.set(event_target_value(&ev))
+                            on:change=move |ev| name.set(event_target_value(&ev))
                             disabled=move || disabled.get()
                         />
                     </label>

@@ -22,10 +22,17 @@ pub const TIMEOUT_MS: u32 = 4_000;
 /// How old a position may be and still describe where a photo was taken:
 /// a technician does not walk far in two minutes.
 const MAX_AGE_MS: u32 = 120_000;
+/// How long after a request found no position the next one is skipped.
+const RETRY_AFTER_MS: u32 = 60_000;
 
 thread_local! {
     /// The last position and when it was read (Unix ms).
     static LAST: Cell<Option<(Gps, i64)>> = const { Cell::new(None) };
+    /// When the last request ended without a position.
+    static FAILED_AT: Cell<Option<i64>> = const { Cell::new(None) };
+    /// A request is running; others wait for it instead of starting their
+    /// own.
+    static ASKING: Cell<bool> = const { Cell::new(false) };
 }
 
 fn fresh_last(now: i64) -> Option<Gps> {
@@ -33,22 +40,49 @@ fn fresh_last(now: i64) -> Option<Gps> {
         .and_then(|(g, at)| (now - at <= i64::from(MAX_AGE_MS)).then_some(g))
 }
 
-/// Starts reading the position in the background, if none is fresh.
+/// Starts reading the position in the background, unless one is fresh or
+/// being read.
 pub fn prefetch() {
-    if fresh_last(crate::sync::now_ms()).is_none() {
+    if fresh_last(crate::sync::now_ms()).is_none() && !ASKING.get() {
+        ASKING.set(true);
         leptos::task::spawn_local(async {
-            let _ = current().await;
+            let found = ask().await;
+            let now = crate::sync::now_ms();
+            match found {
+                Some(g) => LAST.set(Some((g, now))),
+                None => FAILED_AT.set(Some(now)),
+            }
+            ASKING.set(false);
         });
     }
 }
 
 /// The current position, or `None` when the browser has none to give
 /// within [`TIMEOUT_MS`] (no fix, no permission, no geolocation at all).
+/// After a request found nothing, the next [`RETRY_AFTER_MS`] answer `None`
+/// at once, so a batch of photos taken in a basement waits once, not once
+/// per photo.
 pub async fn current() -> Option<Gps> {
     let now = crate::sync::now_ms();
     if let Some(g) = fresh_last(now) {
         return Some(g);
     }
+    let failed_recently = FAILED_AT
+        .get()
+        .is_some_and(|at| now - at < i64::from(RETRY_AFTER_MS));
+    if failed_recently && !ASKING.get() {
+        return None;
+    }
+    prefetch();
+    // The request ends by itself within TIMEOUT_MS (its own timer).
+    while ASKING.get() {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    fresh_last(crate::sync::now_ms())
+}
+
+/// One request to the browser, cut off after [`TIMEOUT_MS`].
+async fn ask() -> Option<Gps> {
     let geo = web_sys::window()?.navigator().geolocation().ok()?;
     let promise = Promise::new(&mut |resolve, _reject| {
         let ok = {
@@ -98,6 +132,5 @@ pub async fn current() -> Option<Gps> {
     if !(gps.lat.is_finite() && gps.lon.is_finite()) {
         return None;
     }
-    LAST.set(Some((gps, crate::sync::now_ms())));
     Some(gps)
 }
