@@ -262,10 +262,12 @@ pub fn PhotoQueueStatus() -> impl IntoView {
             data-running=move || p4.with(|p| p.running.to_string())
         >
             {move || p5.with(|p| (p.pending > 0).then(|| {
-                let mb = p.bytes_left as f64 / (1024.0 * 1024.0);
-                view! {
-                    {tr(K::PhotoQueue)}": "{p.pending}" ("{format!("{mb:.1}")}" MB)"
-                }
+                let left = if p.bytes_left < 1024 * 1024 {
+                    format!("{} KB", p.bytes_left.div_ceil(1024))
+                } else {
+                    format!("{:.1} MB", p.bytes_left as f64 / (1024.0 * 1024.0))
+                };
+                view! { {tr(K::PhotoQueue)}": "{p.pending}" ("{left}")" }
             }))}
         </span>
     }
