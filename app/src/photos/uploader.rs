@@ -152,6 +152,12 @@ async fn run() {
     }
     RUNNING.set(false);
     set_progress(|p| p.running = false);
+    // Another user logged in while this run was busy with the previous
+    // one's queue: their own run was refused above, so it starts now.
+    if USER.get().is_some_and(|u| u != user) {
+        kick();
+        return;
+    }
     let next = match outcome {
         Ok(0) => {
             FAILURES.set(0);
