@@ -10,10 +10,13 @@
 //! - [`store`]: the only code that touches IndexedDB (replica, outbox).
 //! - [`sync`]: the only path an inventory change takes (outbox first), and
 //!   the engine that pushes and pulls.
+//! - [`photos`]: photos and signatures kept on the tablet (their own
+//!   IndexedDB database) and their resumable upload.
 
 mod api;
 mod components;
 mod i18n;
+mod photos;
 mod routes;
 mod session;
 mod store;

@@ -99,17 +99,24 @@ pub fn App() -> impl IntoView {
             Some(s) => {
                 let online = confirmed.get_value();
                 confirmed.set_value(true);
+                crate::photos::uploader::start(s.user.id);
                 spawn_local(async move {
                     if let Err(e) = engine::start(&s, online).await {
                         leptos::logging::error!("cannot open the offline store: {e}");
                     }
                 });
             }
-            None => engine::stop(),
+            None => {
+                engine::stop();
+                crate::photos::uploader::stop();
+            }
         }
     });
     // The browser's own idea of the network is a hint worth acting on.
-    let online_listener = window_event_listener(leptos::ev::online, move |_| engine::sync_now());
+    let online_listener = window_event_listener(leptos::ev::online, move |_| {
+        engine::sync_now();
+        crate::photos::uploader::kick();
+    });
     let offline_listener = window_event_listener(leptos::ev::offline, move |_| {
         signals.status.update(|s| s.online = false);
     });
@@ -203,6 +210,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/users") view=routes::users::UsersPage/>
                 <Route path=path!("/sync") view=routes::sync::SyncPage/>
                 <Route path=path!("/runs/:id") view=routes::checklists::RunPage/>
+                <Route path=path!("/scan") view=routes::scan::ScanPage/>
             </Routes>
         </main>
     }

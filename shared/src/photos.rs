@@ -5,7 +5,10 @@
 //! photo's hash, the image types accepted and how they are recognised from
 //! their first bytes, the largest chunk one request may carry, and the
 //! bodies of the upload protocol. Everything is pure, so the app can check a
-//! photo with the same rules before it queues the upload.
+//! photo with the same rules before it queues the upload. [`exif`] reads
+//! when a photo was taken from its camera's metadata.
+
+pub mod exif;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -9,12 +9,14 @@
 //! - [`cameras`], [`recorders`], [`switches`]: the device inventories.
 //! - [`warranty`]: expiring warranties and their acknowledgement.
 //! - [`users`]: user administration.
+//! - [`photos`]: the resumable photo upload.
 //! - [`sync`]: the offline sync's push and pull.
 
 pub mod auth;
 pub mod cameras;
 pub mod checklists;
 mod devices;
+pub mod photos;
 pub mod recorders;
 pub mod sites;
 pub mod switches;

@@ -69,6 +69,7 @@ pub fn Header() -> impl IntoView {
                     <A href="/import" attr:data-test="nav-import">{tr(K::NavImport)}</A>
                 </Show>
                 <A href="/warranty" attr:data-test="nav-warranty">{tr(K::NavWarranty)}</A>
+                <A href="/scan" attr:data-test="nav-scan">{tr(K::NavScan)}</A>
                 <Show when=can_users>
                     <A href="/users" attr:data-test="nav-users">{tr(K::NavUsers)}</A>
                 </Show>
@@ -90,6 +91,7 @@ pub fn Header() -> impl IntoView {
                 <button type="button" id="logout" data-test="logout" on:click=logout>{tr(K::Logout)}</button>
             </div>
             <SyncStatus/>
+            <crate::photos::PhotoQueueStatus/>
             <Show when=move || confirm_logout.get()>
                 <div class="logout-confirm alert warn" role="alertdialog" data-test="logout-confirm">
                     <p>{tr(K::UnsentOnLogout)}</p>

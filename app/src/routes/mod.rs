@@ -10,6 +10,7 @@
 //! - [`users`]: user administration.
 //! - [`sync`]: rejected changes and conflicts to resolve.
 //! - [`checklists`]: checklist runs on a device's page and `/runs/:id`.
+//! - [`scan`]: open a device from the QR code on its label.
 
 pub mod checklists;
 pub mod device_edit;
@@ -17,6 +18,7 @@ pub mod devices;
 pub mod history;
 pub mod import;
 pub mod login;
+pub mod scan;
 pub mod sites;
 pub mod sync;
 pub mod users;

@@ -49,14 +49,29 @@
 //!   `[data-test=nav-sync]`; unsent marks `[data-test=unsent]`; on the sync
 //!   page `[data-test=conflict][data-field=<field>]` with
 //!   `[data-test=conflict-winner]`/`conflict-loser` (`.value`, buttons
-//!   `[data-test=keep-winner]`/`keep-loser`), `[data-test=rejected]`.
+//!   `[data-test=keep-winner]`/`keep-loser`), `[data-test=rejected]`;
+//! - scan: `[data-test=nav-scan]`; on `/scan` `[data-test=scan-page]`,
+//!   `[data-test=scan-manual]` with `[data-test=scan-go]`,
+//!   `[data-test=scan-file]`, `[data-test=scan-camera]`, and
+//!   `[data-test=scan-error][data-code=unknown|invalid|no_code|camera|not_ready]`;
+//! - photos (components the checklist pages mount): `[data-test=photo-input]`
+//!   (camera) and `[data-test=photo-gallery]` file inputs inside
+//!   `[data-test=photo-field]` (`data-count`, `data-busy`), thumbnails
+//!   `[data-test=photo-thumb][data-sha256]`, `[data-test=photo-remove]`; the
+//!   header's `[data-test=photo-queue]` with `data-pending`, `data-bytes-left`;
+//!   the signature pad `[data-test=signature-canvas]`,
+//!   `[data-test=signature-name]`, `[data-test=signature-save]`,
+//!   `[data-test=signature-done][data-sha256]`.
 //!
 //! Modules:
 //! - this file: the harness and the online stories;
-//! - [`offline`]: working with the server stopped, and two offline editors.
+//! - [`offline`]: working with the server stopped, and two offline editors;
+//! - [`scan`]: opening a device from its label's QR code, typed or read
+//!   from a picked image.
 
 mod fieldwork;
 mod offline;
+mod scan;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
