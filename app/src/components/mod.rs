@@ -13,8 +13,5 @@ pub mod form;
 pub mod header;
 pub mod pager;
 pub mod reauth;
-// The checklist run page, which lands separately (issue 4), is the first
-// to mount the pad; until then the compiler sees it unused.
-#[allow(dead_code)]
 pub mod signature;
 pub mod update;

@@ -17,9 +17,6 @@
 
 pub mod capture;
 pub mod gps;
-// `PhotoInput` is first mounted by the checklist run page, which lands
-// separately (issue 4); until then the compiler sees it unused.
-#[allow(dead_code)]
 pub mod input;
 pub mod store;
 pub mod uploader;

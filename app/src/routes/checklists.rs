@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use gozcu_shared::checklists::{
     check_answer, check_completion, is_blank, visible_items, AmendRequest, Item, ItemKind,
-    PassFail, Run, RunStatus, TargetKind, Template,
+    PassFail, PhotoRef, Run, RunStatus, Signature, TargetKind, Template,
 };
 use gozcu_shared::sync::{EntityKind, EntityRef};
 use gozcu_shared::{Lang, Permission};
@@ -25,7 +25,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api;
+use crate::components::signature::SignaturePad;
 use crate::i18n::{format_ms, t, tr, use_lang, K};
+use crate::photos::PhotoInput;
 use crate::session::can;
 use crate::sync::{self, track, ChangeError};
 
@@ -145,22 +147,25 @@ pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok()));
     let lang = use_lang();
+    // Memos, so that the page is built again only when the run itself
+    // changes, not on every change of the replica (an answer being typed
+    // would lose its focus).
+    let ready = Memo::new(move |_| track());
+    let found = Memo::new(move |_| {
+        track();
+        let (run, unsent) = sync::entity::<Run>(EntityKind::ChecklistRun, id()?)?;
+        let template = sync::template(run.template_id, run.template_version)?;
+        Some((run, unsent, template))
+    });
     move || {
-        let ready = track();
-        let Some(id) = id() else {
+        if id().is_none() {
             return view! { <p class="empty">{tr(K::NotFoundPage)}</p> }.into_any();
-        };
-        if !ready {
+        }
+        if !ready.get() {
             return view! { <p>{tr(K::Loading)}</p> }.into_any();
         }
-        let found = sync::entity::<Run>(EntityKind::ChecklistRun, id).and_then(|(run, unsent)| {
-            let template = sync::template(run.template_id, run.template_version)?;
-            Some((run, unsent, template))
-        });
-        match found {
-            Some((run, unsent, template)) => {
-                view! { <RunView run unsent template/> }.into_any()
-            }
+        match found.get() {
+            Some((run, unsent, template)) => view! { <RunView run unsent template/> }.into_any(),
             None => view! {
                 <p class="alert error" data-test="error" data-code="not_found">{move || t(lang.get(), K::RunNotFound)}</p>
             }
@@ -183,6 +188,20 @@ fn RunView(run: Run, unsent: bool, template: Template) -> impl IntoView {
     let amending = RwSignal::new(false);
     let changes = RwSignal::new(BTreeMap::<Uuid, Value>::new());
     let reason = RwSignal::new(String::new());
+    let stored = Memo::new(move |_| {
+        track();
+        sync::answers(run_id)
+    });
+    let answers = Memo::new(move |_| {
+        let mut given = stored.get();
+        if amending.get() {
+            given.extend(changes.get());
+        }
+        given
+    });
+    let visible =
+        Memo::new(move |_| template.with_value(|t| answers.with(|a| visible_items(t, a))));
+    let disabled = Signal::derive(move || (locked && !amending.get()) || !can_run());
     let save_amendment = move |_| {
         let lang = lang.get_untracked();
         let req = AmendRequest {
@@ -201,10 +220,6 @@ fn RunView(run: Run, unsent: bool, template: Template) -> impl IntoView {
                 Err(e) => error.set(Some(e.message(lang))),
             }
         });
-    };
-    let answers = move || {
-        track();
-        sync::answers(run_id)
     };
     let complete = move |_| {
         let lang = lang.get_untracked();
@@ -253,6 +268,7 @@ fn RunView(run: Run, unsent: bool, template: Template) -> impl IntoView {
         }
     });
     let target = target_link(run.target_kind, run.target_id);
+    let sections = template.with_value(|tpl| tpl.sections.clone());
     view! {
         <div class="page-head">
             <h1 data-test="run-title">{title}</h1>
@@ -267,26 +283,26 @@ fn RunView(run: Run, unsent: bool, template: Template) -> impl IntoView {
                 " " <span class="hint">{tr(K::PdfNeedsNetwork)}</span></p>
             })}
         })}
-        {move || template.with_value(|tpl| {
-            let mut given = answers();
-            let amend = amending.get();
-            given.extend(changes.get());
-            let visible = visible_items(tpl, &given);
-            tpl.sections.iter().map(|section| {
-                let items: Vec<Item> = section.items.iter().filter(|i| visible.contains(&i.id)).cloned().collect();
-                let heading = section.title.get(lang.get()).to_owned();
-                view! {
-                    <section class="card run-section" data-test="run-section">
-                        <h2>{heading}</h2>
-                        {items.into_iter().map(|item| {
-                            let value = given.get(&item.id).cloned().unwrap_or(Value::Null);
-                            let target = amend.then_some(changes);
-                            view! { <ItemField run_id item value disabled=(locked && !amend) || !can_run() amend=target/> }
+        {sections.into_iter().map(|section| {
+            let ids: Vec<Uuid> = section.items.iter().map(|i| i.id).collect();
+            let any_visible = move || visible.with(|v| ids.iter().any(|i| v.contains(i)));
+            let heading = section.title.clone();
+            view! {
+                <section class="card run-section" data-test="run-section"
+                    style:display=move || if any_visible() { "" } else { "none" }>
+                        <h2>{move || heading.get(lang.get()).to_owned()}</h2>
+                        {section.items.iter().cloned().map(|item| {
+                            let id = item.id;
+                            let value = Memo::new(move |_| answers.with(|a| a.get(&id).cloned().unwrap_or(Value::Null)));
+                            view! {
+                                <Show when=move || visible.with(|v| v.contains(&id))>
+                                    <ItemField run_id item=item.clone() value disabled amending changes/>
+                                </Show>
+                            }
                         }).collect_view()}
-                    </section>
-                }
-            }).collect_view()
-        })}
+                </section>
+            }
+        }).collect_view()}
         {move || (!problems.get().is_empty()).then(|| view! {
             <div class="alert error" role="alert" data-test="run-problems">
                 <p>{tr(K::RunMissing)}</p>
@@ -336,15 +352,17 @@ fn target_link(kind: TargetKind, id: Uuid) -> impl IntoView {
 }
 
 /// One item's input. Each answer is checked with the shared rules and
-/// saved at once; a wrong one is shown and not saved.
+/// saved at once (or, while amending a completed run, collected); a wrong
+/// one is shown and not saved. Only this item is drawn again when its
+/// answer changes.
 #[component]
 fn ItemField(
     run_id: Uuid,
     item: Item,
-    value: Value,
-    disabled: bool,
-    /// Collects a correction instead of saving it (a completed run).
-    amend: Option<RwSignal<BTreeMap<Uuid, Value>>>,
+    value: Memo<Value>,
+    disabled: Signal<bool>,
+    amending: RwSignal<bool>,
+    changes: RwSignal<BTreeMap<Uuid, Value>>,
 ) -> impl IntoView {
     let lang = use_lang();
     let error = RwSignal::new(None::<String>);
@@ -360,7 +378,7 @@ fn ItemField(
             Ok(v) => {
                 error.set(None);
                 let item_id = item.with_value(|i| i.id);
-                if let Some(changes) = amend {
+                if amending.get_untracked() {
                     changes.update(|c| {
                         c.insert(item_id, v);
                     });
@@ -375,26 +393,18 @@ fn ItemField(
             Err(code) => error.set(Some(code.message(lang).to_owned())),
         }
     };
-    let (id, label, help, required, kind) = item.with_value(|i| {
-        (
-            i.id,
-            i.label.get(lang.get_untracked()).to_owned(),
-            i.help
-                .as_ref()
-                .map(|h| h.get(lang.get_untracked()).to_owned()),
-            i.required,
-            i.kind.clone(),
-        )
-    });
-    let input = answer_input(id, kind.clone(), value, disabled, save);
+    let (id, required, kind) = item.with_value(|i| (i.id, i.required, i.kind.clone()));
+    let label = move || item.with_value(|i| i.label.get(lang.get()).to_owned());
+    let help = move || item.with_value(|i| i.help.as_ref().map(|h| h.get(lang.get()).to_owned()));
+    let kind_name = kind.as_str();
     view! {
-        <div class="item" data-test="item" data-item=id.to_string() data-kind=kind.as_str()>
+        <div class="item" data-test="item" data-item=id.to_string() data-kind=kind_name>
             <label class="item-label">
                 {label}
                 {required.then(|| view! { <span class="required" title=tr(K::Required)>" *"</span> })}
             </label>
-            {help.map(|h| view! { <p class="hint">{h}</p> })}
-            {input}
+            {move || help().map(|h| view! { <p class="hint">{h}</p> })}
+            {move || answer_input(id, kind.clone(), value.get(), disabled.get(), save)}
             {move || error.get().map(|e| view! { <p class="field-error" data-test="item-error">{e}</p> })}
         </div>
     }
@@ -534,19 +544,32 @@ fn answer_input(
     }
 }
 
-/// Photos and signatures: shown from the answer; capture is added with the
-/// photo components.
+/// Photos (taken with the tablet's camera, kept in IndexedDB and uploaded
+/// later) and signatures (drawn, stored as a PNG photo); the answer holds
+/// their hashes.
 fn media_input(
     kind: ItemKind,
     value: Value,
-    _disabled: bool,
-    _save: impl Fn(Value) + Copy + Send + Sync + 'static,
+    disabled: bool,
+    save: impl Fn(Value) + Copy + Send + Sync + 'static,
 ) -> AnyView {
-    let count = match (&kind, &value) {
-        (ItemKind::Photo { .. }, Value::Array(a)) => a.len(),
-        (ItemKind::Signature, Value::Object(_)) => 1,
-        _ => 0,
-    };
-    view! { <p class="hint" data-test="media-count" data-count=count.to_string()>{count}</p> }
-        .into_any()
+    match kind {
+        ItemKind::Photo { min, max } => {
+            let list: Vec<PhotoRef> = serde_json::from_value(value).unwrap_or_default();
+            let photos = RwSignal::new(list);
+            let on_change = Callback::new(move |list: Vec<PhotoRef>| {
+                save(serde_json::to_value(list).unwrap_or(Value::Null))
+            });
+            view! { <PhotoInput photos on_change min max disabled=Signal::from(disabled)/> }
+                .into_any()
+        }
+        _ => {
+            let current: Option<Signature> = serde_json::from_value(value).ok();
+            let signature = RwSignal::new(current);
+            let on_change = Callback::new(move |s: Option<Signature>| {
+                save(serde_json::to_value(s).unwrap_or(Value::Null))
+            });
+            view! { <SignaturePad signature on_change disabled=Signal::from(disabled)/> }.into_any()
+        }
+    }
 }

@@ -78,23 +78,32 @@ async fn answer_item(c: &Client, id: &str, kind: &str, photo: &str) -> Result<()
             type_into(c, &field, "Lens temizlendi, conta sağlam").await
         }
         "photo" => {
-            el(c, &format!("{scope} input[type=file]"))
+            el(c, &format!("{scope} [data-test=photo-input]"))
                 .await?
                 .send_keys(photo)
                 .await?;
             until("the photo's thumbnail", async || {
-                Ok((super::count(c, &format!("{scope} [data-test=photo-thumb]")).await? > 0)
-                    .then_some(()))
+                Ok(
+                    (super::count(c, &format!("{scope} [data-test=photo-thumb]")).await? > 0)
+                        .then_some(()),
+                )
             })
             .await
         }
         "signature" => {
             draw(c, &format!("{scope} [data-test=signature-canvas]")).await?;
-            type_into(c, &format!("{scope} [data-test=signature-name]"), "Ayşe Yılmaz").await?;
+            type_into(
+                c,
+                &format!("{scope} [data-test=signature-name]"),
+                "Ayşe Yılmaz",
+            )
+            .await?;
             click(c, &format!("{scope} [data-test=signature-save]")).await?;
             until("the signature saved", async || {
-                Ok((super::count(c, &format!("{scope} [data-test=signature-done]")).await? > 0)
-                    .then_some(()))
+                Ok(
+                    (super::count(c, &format!("{scope} [data-test=signature-done]")).await? > 0)
+                        .then_some(()),
+                )
             })
             .await
         }
