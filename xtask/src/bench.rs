@@ -82,7 +82,8 @@ pub fn bench() -> Result<ExitCode> {
 fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
     let tools = stages.run("install prerequisites", || {
         // sqlite3 is the reference for the SQLite import.
-        install::debian_packages(&["postgresql", "sqlite3"])?;
+        // imagemagick is the reference for the browser's photo downscale.
+        install::debian_packages(&["postgresql", "sqlite3", "imagemagick"])?;
         install::pwa_tools(root)
     })?;
     let pwa = stages.run("build PWA", || pwa::build(root, &tools))?;
@@ -122,7 +123,15 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
         }))
     })?;
 
+    let photos = stages.run("benchmark photo downscale in Chromium", || {
+        Ok(crate::bench_photos::run(root).map_err(|e| {
+            eprintln!("warning: photo benchmark: {e:#}");
+            format!("{e:#}")
+        }))
+    })?;
+
     let report = Report {
+        photos,
         load_before,
         backends: vec![sqlite, postgres],
         indexeddb,
@@ -1371,6 +1380,8 @@ struct Report {
     backends: Vec<BackendResult>,
     /// `Err` holds why the browser figures are missing (e.g. no Chromium).
     indexeddb: Result<IdbResult, String>,
+    /// The photo downscale benchmark, or why it is missing.
+    photos: Result<crate::bench_photos::PhotoBench, String>,
     /// The PDF report benchmark, or why it is missing.
     reports: Result<crate::bench_reports::ReportBench, String>,
     wasm_bytes: u64,
@@ -1528,6 +1539,12 @@ impl Report {
 
     fn console(&self) -> String {
         let mut out = String::new();
+        match &self.photos {
+            Ok(p) => out.push_str(&p.console()),
+            Err(e) => {
+                let _ = writeln!(out, "photo downscale: not measured ({})", one_line(e));
+            }
+        }
         match &self.reports {
             Ok(r) => out.push_str(&r.console()),
             Err(e) => {
@@ -1641,7 +1658,18 @@ impl Report {
                 let _ = writeln!(md, "{}", r.markdown_row());
             }
             Err(e) => {
-                let _ = writeln!(md, "| PDF survey report | not measured: {} | | |", one_line(e));
+                let _ = writeln!(
+                    md,
+                    "| PDF survey report | not measured: {} | | |",
+                    one_line(e)
+                );
+            }
+        }
+        md.push('\n');
+        match &self.photos {
+            Ok(p) => md.push_str(&p.markdown()),
+            Err(e) => {
+                let _ = writeln!(md, "Photo downscale: not measured ({}).", one_line(e));
             }
         }
         md

@@ -11,6 +11,7 @@
 //!   tools in the same run and writes `docs/benchmarks.md`.
 
 mod bench;
+mod bench_photos;
 mod bench_reports;
 mod install;
 mod postgres;
