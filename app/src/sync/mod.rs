@@ -613,17 +613,13 @@ pub fn answers(run_id: Uuid) -> std::collections::BTreeMap<Uuid, Value> {
 /// Records one answer (offline first, like every change): it replaces
 /// every version of the answer the user saw; `null` takes it back.
 pub async fn save_answer(run_id: Uuid, item_id: Uuid, value: Value) -> Result<bool, ChangeError> {
-    record_change(RecordKey::Answer { run_id, item_id }, |state, _| {
+    record_change(RecordKey::Answer { run_id, item_id }, |state, hlc| {
         let current = state.and_then(|s| s.fields.get(ANSWER_FIELD));
         if current.map_or(value.is_null(), |f| f.current.value == value) {
             return None;
         }
-        let supersedes = current
-            .map(|f| {
-                std::iter::once(f.current.hlc)
-                    .chain(f.losers.iter().map(|l| l.hlc))
-                    .collect()
-            })
+        let supersedes = state
+            .map(|s| resolve_field(s, ANSWER_FIELD, Value::Null, hlc).supersedes)
             .unwrap_or_default();
         Some(MutationKind::ChecklistAnswer {
             run_id,

@@ -14,7 +14,7 @@ use gozcu_shared::checklists::{
     validate_template, AmendRequest, Amendment, Run, RunDetail, RunStatus, TargetKind, Template,
 };
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
-use gozcu_shared::sync::{entity_fields, EntityRef, ANSWER_FIELD};
+use gozcu_shared::sync::{EntityRef, ANSWER_FIELD};
 use gozcu_shared::Permission;
 use gozcu_shared::{ErrorCode, FieldError};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::extract::{Json, Query};
-use super::sync::{deserialize_error, Projection, SyncEvent, Writer};
+use super::sync::{entity_of, Projection, SyncEvent, Writer};
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
@@ -77,19 +77,7 @@ pub(super) async fn project_run(
             ErrorCode::NotSyncable,
         )]));
     };
-    let mut object = values.clone();
-    object.insert("id".into(), Value::String(entity.id.to_string()));
-    let mut run: Run = serde_json::from_value(Value::Object(object))
-        .map_err(|e| AppError::validation(vec![deserialize_error(&e.to_string())]))?;
-    let known = entity_fields(&to_json(&run)?);
-    let unknown: Vec<FieldError> = values
-        .keys()
-        .filter(|k| !known.contains_key(*k))
-        .map(|k| FieldError::new(k.clone(), ErrorCode::UnknownField))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::validation(unknown));
-    }
+    let mut run: Run = entity_of(entity.id, &values)?;
     let existing = repo::run(conn, &entity.id).await?;
     let Some(template) = repo::template(conn, &run.template_id, run.template_version).await? else {
         return Err(field_error("template_id", ErrorCode::InvalidTemplate));

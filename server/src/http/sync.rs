@@ -17,9 +17,9 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
 use gozcu_shared::sync::{
-    advance, entity_fields, upsert_fields, well_formed, EntityKind, EntityRef, Hlc, Mutation,
-    MutationKind, PullRequest, PushOutcome, PushRequest, PushResponse, PushResult, RecordKey,
-    RecordState, RejectReason, ANSWER_FIELD, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT,
+    advance, entity_fields, resolve_field, upsert_fields, well_formed, EntityKind, EntityRef, Hlc,
+    Mutation, MutationKind, PullRequest, PushOutcome, PushRequest, PushResponse, PushResult,
+    RecordKey, RecordState, RejectReason, ANSWER_FIELD, MAX_CLOCK_AHEAD_MS, PULL_LIMIT_DEFAULT,
     PULL_LIMIT_MAX, PUSH_MAX_MUTATIONS, SCHEMA_VERSION,
 };
 use gozcu_shared::{validate, ErrorCode, FieldError, Permission};
@@ -428,9 +428,7 @@ fn write_back(
                 run_id,
                 item_id,
                 value: normalised.clone(),
-                supersedes: std::iter::once(current.current.hlc)
-                    .chain(current.losers.iter().map(|l| l.hlc))
-                    .collect(),
+                supersedes: resolve_field(state, ANSWER_FIELD, Value::Null, hlc).supersedes,
             })
         }
     }
@@ -648,21 +646,7 @@ async fn project<D: Deferrable>(
             }),
         }));
     };
-    let mut object = values.clone();
-    object.insert("id".into(), Value::String(entity.id.to_string()));
-    let d: D = serde_json::from_value(Value::Object(object))
-        .map_err(|e| AppError::validation(vec![deserialize_error(&e.to_string())]))?;
-    // A field the entity does not have would be stored and synced forever
-    // without ever reaching the inventory.
-    let known = entity_fields(&to_json(&d)?);
-    let unknown: Vec<FieldError> = values
-        .keys()
-        .filter(|k| !known.contains_key(*k))
-        .map(|k| FieldError::new(k.clone(), ErrorCode::UnknownField))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::validation(unknown));
-    }
+    let d: D = entity_of(entity.id, &values)?;
     let d = d.normalize().map_err(AppError::validation)?;
     if let Some(e) = &existing {
         ctx.require_site(&e.common().site_id)?;
@@ -811,10 +795,33 @@ fn json_of<T: serde::Serialize>(v: T) -> Result<Value, sqlx::Error> {
     serde_json::to_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// A merged record's values as its entity type (with its `id`). A field
+/// the type does not have is refused: it would be stored and synced forever
+/// without ever reaching its table.
+pub(super) fn entity_of<T: serde::Serialize + serde::de::DeserializeOwned>(
+    id: uuid::Uuid,
+    values: &serde_json::Map<String, Value>,
+) -> AppResult<T> {
+    let mut object = values.clone();
+    object.insert("id".into(), Value::String(id.to_string()));
+    let t: T = serde_json::from_value(Value::Object(object))
+        .map_err(|e| AppError::validation(vec![deserialize_error(&e.to_string())]))?;
+    let known = entity_fields(&to_json(&t)?);
+    let unknown: Vec<FieldError> = values
+        .keys()
+        .filter(|k| !known.contains_key(*k))
+        .map(|k| FieldError::new(k.clone(), ErrorCode::UnknownField))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::validation(unknown));
+    }
+    Ok(t)
+}
+
 /// A field error from a serde message: a missing field names itself; a
 /// value of the wrong type cannot be traced to its field by serde_json, so
 /// it is reported on the record.
-pub(super) fn deserialize_error(message: &str) -> FieldError {
+fn deserialize_error(message: &str) -> FieldError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some(field) = rest.split('`').next() {
             return FieldError::new(field, ErrorCode::Required);

@@ -189,16 +189,13 @@ pub async fn record_answer_writes(
         let mut stored = records.remove(&key).unwrap_or_default();
         clock.observe_record(&stored.state, now_ms);
         let hlc = clock.tick(now_ms);
-        let supersedes = stored
-            .state
-            .fields
-            .get(gozcu_shared::sync::ANSWER_FIELD)
-            .map(|f| {
-                std::iter::once(f.current.hlc)
-                    .chain(f.losers.iter().map(|l| l.hlc))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let supersedes = gozcu_shared::sync::resolve_field(
+            &stored.state,
+            gozcu_shared::sync::ANSWER_FIELD,
+            Value::Null,
+            hlc,
+        )
+        .supersedes;
         let kind = MutationKind::ChecklistAnswer {
             run_id,
             item_id: *item_id,
