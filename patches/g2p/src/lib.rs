@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(GF256::GENERATOR.pow(8), GF256(0x1d));
         assert_eq!(GF256::GENERATOR.pow(25), GF256(0x03));
         assert_eq!(-GF256(7) + GF256(7), GF256::ZERO);
-        assert_eq!([GF256(1), GF256(2), GF256(3)].into_iter().sum::<GF256>(), GF256(0));
+        assert_eq!(
+            [GF256(1), GF256(2), GF256(3)].into_iter().sum::<GF256>(),
+            GF256(0)
+        );
         assert_eq!(
             [GF256(2), GF256(2)].into_iter().product::<GF256>(),
             GF256(4)
