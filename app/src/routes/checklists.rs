@@ -73,16 +73,21 @@ pub fn RunsPanel(target_kind: TargetKind, target_id: Uuid) -> impl IntoView {
             return;
         };
         let id = sync::new_id();
-        let form = json!({
-            "template_id": template.id,
-            "template_version": template.version,
-            "target_kind": target_kind,
-            "target_id": target_id,
-            "status": RunStatus::InProgress,
-            "started_at_ms": sync::now_ms(),
-        });
+        let started = sync::now_ms();
         let navigate = navigate.clone();
         spawn_local(async move {
+            // Where the work was done, when the tablet knows; never waited
+            // for long (the helper gives up quickly in a basement).
+            let gps = crate::photos::gps::current().await;
+            let form = json!({
+                "template_id": template.id,
+                "template_version": template.version,
+                "target_kind": target_kind,
+                "target_id": target_id,
+                "status": RunStatus::InProgress,
+                "started_at_ms": started,
+                "gps": gps,
+            });
             match sync::save_entity(run_entity(id), &form).await {
                 Ok(_) => navigate(&format!("/runs/{id}"), NavigateOptions::default()),
                 Err(e) => error.set(Some(change_error(&e, lang.get_untracked()))),

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
+use crate::routes::checklists::RunsPanel;
+use gozcu_shared::checklists::TargetKind;
 use crate::api::{self, ApiFailure};
 use crate::components::alert::ErrorBanner;
 use crate::components::form::{
@@ -138,6 +140,7 @@ fn SiteNode(t: SiteTree) -> impl IntoView {
     } = t;
     let code = site.code.map(|c| format!(" ({c})"));
     let data_site = site.name.clone();
+    let site_id = site.id;
     view! {
         <details class="site" open data-test="site-node" data-site=data_site>
             <summary>
@@ -178,6 +181,8 @@ fn SiteNode(t: SiteTree) -> impl IntoView {
                 }
                     .into_any()
             }}
+            // Site surveys (keşif) and other site-wide checklists.
+            <RunsPanel target_kind=TargetKind::Site target_id=site_id/>
         </details>
     }
 }
