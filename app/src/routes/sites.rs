@@ -7,15 +7,15 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::routes::checklists::RunsPanel;
-use gozcu_shared::checklists::TargetKind;
 use crate::api::{self, ApiFailure};
 use crate::components::alert::ErrorBanner;
 use crate::components::form::{
     opt_text, opt_uuid, text, Form, OrphanErrors, SelectField, TextField, Values,
 };
 use crate::i18n::{tr, K};
+use crate::routes::checklists::RunsPanel;
 use crate::session::{can, site_options, use_sites};
+use gozcu_shared::checklists::TargetKind;
 
 fn site_from(v: &Values) -> Site {
     Site {
