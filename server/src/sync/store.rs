@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::db::{Backend, Db};
-use crate::inventory::devices::max_params;
+use crate::inventory::devices::{max_params, IN_LIST_CHUNK};
 
 /// A record's merged state and the site it belongs to.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,7 +89,7 @@ pub async fn load(
 ) -> Result<HashMap<RecordKey, Stored>, sqlx::Error> {
     let mut out = HashMap::new();
     let ids: Vec<(&'static str, String)> = keys.iter().map(key_columns).collect();
-    for chunk in ids.chunks(max_params(backend).min(900)) {
+    for chunk in ids.chunks(max_params(backend).min(IN_LIST_CHUNK)) {
         let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT kind, id, site_id, state FROM sync_records WHERE id IN ({})",
