@@ -10,12 +10,15 @@
 //!   [`Mutation`] is made), and the reads the pages use;
 //! - [`engine`]: pushing, pulling, and when to do it (start, `online`, a
 //!   timer with backoff, "Sync now");
-//! - [`login`]: the session kept for working offline.
+//! - [`login`]: the session kept for working offline;
+//! - [`faults`]: faults and their timelines in the replica, opening one and
+//!   adding notes offline.
 //!
 //! Everything runs on the browser's single thread, so the replica lives in a
 //! thread-local and the UI learns about changes through [`SyncSignals`].
 
 pub mod engine;
+pub mod faults;
 pub mod login;
 
 use std::cell::RefCell;

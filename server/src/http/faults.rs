@@ -330,14 +330,13 @@ async fn check_opening(conn: &mut AnyConnection, ctx: &Ctx, new: &NewFault) -> A
 /// with its `opened` timeline entry, not yet written.
 async fn insert_opened(
     conn: &mut AnyConnection,
-    app: &App,
-    ctx: &Ctx,
+    w: &Writer<'_>,
     id: Uuid,
     new: NewFault,
     site_name: String,
     opened_at: i64,
-    now: i64,
 ) -> AppResult<(Fault, FaultEvent)> {
+    let (app, ctx, now) = (w.app, w.ctx, w.now);
     // The number is MAX + 1: hold the lock that orders every audited write
     // across server processes (SQLite's writers are already one at a
     // time), so two faults opened at once — online, or pushed by two
@@ -385,17 +384,12 @@ async fn open(
     let now = app.now_ms();
     let mut tx = app.db.begin_write().await?;
     let site_name = check_opening(tx.conn(), &ctx, &new).await?;
-    let (fault, e) = insert_opened(
-        tx.conn(),
-        &app,
-        &ctx,
-        Uuid::now_v7(),
-        new,
-        site_name,
+    let w = Writer {
+        app: &app,
+        ctx: &ctx,
         now,
-        now,
-    )
-    .await?;
+    };
+    let (fault, e) = insert_opened(tx.conn(), &w, Uuid::now_v7(), new, site_name, now).await?;
     let out = finish(&app, &ctx, tx, "create", None, &fault.id, e).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -658,17 +652,8 @@ pub(super) async fn project_fault(
     // The technician's time counts for the time to repair, but a tablet
     // whose clock runs ahead cannot open a fault in the future.
     let opened_at = offline.opened_at.min(now);
-    let (fault, opened) = insert_opened(
-        conn,
-        app,
-        ctx,
-        entity.id,
-        offline.fault,
-        site_name,
-        opened_at,
-        now,
-    )
-    .await?;
+    let (fault, opened) =
+        insert_opened(conn, w, entity.id, offline.fault, site_name, opened_at).await?;
     repo::insert_event(conn, &fault.id, &opened).await?;
     let stored = detail(conn, &fault.id).await?;
     // The fault's own record is the pushed one, written back by the push

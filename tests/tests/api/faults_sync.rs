@@ -70,8 +70,11 @@ async fn push(c: &Client, dev: &Device, ms: &[Mutation]) -> Vec<PushOutcome> {
         .collect()
 }
 
+/// A rejection's code and its (field, code) pairs.
+type Refusal = (ErrorCode, Vec<(String, ErrorCode)>);
+
 /// The code and the (field, code) pairs of a rejection.
-fn refusal(outcome: &PushOutcome) -> (ErrorCode, Vec<(String, ErrorCode)>) {
+fn refusal(outcome: &PushOutcome) -> Refusal {
     match outcome {
         PushOutcome::Rejected {
             reason: RejectReason::Refused { code, fields, .. },
@@ -406,7 +409,7 @@ async fn invalid_offline_faults_are_rejected_by_field_and_write_nothing(backend:
         }
         v
     };
-    let mut cases: Vec<(Mutation, (ErrorCode, Vec<(String, ErrorCode)>))> = Vec::new();
+    let mut cases: Vec<(Mutation, Refusal)> = Vec::new();
     let mut add = |dev: &mut Device, entity: EntityRef, v: Value, want| {
         let m = dev.upsert(START_MS, entity, None, v);
         cases.push((m, want));
