@@ -742,6 +742,33 @@ pub(super) async fn project_fault_event(
     }))
 }
 
+/// Checks that a checklist run may be linked to `fault_id` as its fault
+/// form: the fault exists in the user's scope and the run is about the
+/// fault's device (for a fault of a whole site, about something of that
+/// site). A link is what lets the office close the fault without naming
+/// the form, so it must not be made to someone else's fault.
+pub(super) async fn check_form_link(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    fault_id: Uuid,
+    target_id: Uuid,
+    target_site: Uuid,
+) -> AppResult<()> {
+    let fault = repo::get(conn, &fault_id)
+        .await?
+        .filter(|f| ctx.in_scope(&f.site_id))
+        .ok_or_else(|| field_error("fault_id", ErrorCode::NotFound))?;
+    let fits = match fault.device {
+        Some(d) => d.id == target_id,
+        None => fault.site_id == target_site,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(field_error("fault_id", ErrorCode::Validation))
+    }
+}
+
 /// The sync records of faults written before faults were synced (or by a
 /// tool outside the server): each such fault and its whole timeline, so
 /// that devices see them. Writing a record again with the values it holds

@@ -3,9 +3,12 @@
 //! shows in the REST list; invalid or forged pushes are rejected by field
 //! and write nothing; site scope holds for pushes and pulls; other devices
 //! pull faults, notes and the online workflow; faults from before the sync
-//! get their records at start.
+//! get their records at start; a fault form done offline and linked to the
+//! fault lets the office close it.
 
 use gozcu_shared::api_fieldwork::{Fault, FaultDetail, FaultEventKind};
+use gozcu_shared::checklists::builtin::FAULT_FORM;
+use gozcu_shared::checklists::builtin_templates;
 use gozcu_shared::faults::FaultStatus;
 use gozcu_shared::sync::{
     EntityKind, EntityRef, Mutation, MutationKind, PullResponse, PushOutcome, RecordKey,
@@ -16,6 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::checklists::{answer, valid_answer};
 use crate::support::{scalar, Backend, Client, TestApp, START_MS};
 use crate::sync::{is_accepted, Device};
 
@@ -25,6 +29,7 @@ both!(
     invalid_offline_faults_are_rejected_by_field_and_write_nothing,
     scope_limits_offline_faults_and_their_pulls,
     faults_from_before_sync_get_their_records,
+    a_fault_form_done_offline_closes_the_offline_fault,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -692,4 +697,100 @@ async fn faults_from_before_sync_get_their_records(backend: Backend) {
         gozcu_server::http::sync::backfill(&s.t.app).await.unwrap(),
         0
     );
+}
+
+/// A fault-form run on `target`, linked to `fault`, as the fault's page
+/// starts it.
+fn fault_form_run(dev: &mut Device, run: Uuid, target: &str, fault: Uuid) -> Mutation {
+    let template = builtin_templates()
+        .into_iter()
+        .find(|t| t.id == FAULT_FORM)
+        .expect("the built-in fault form");
+    dev.upsert(
+        START_MS,
+        EntityRef {
+            kind: EntityKind::ChecklistRun,
+            id: run,
+        },
+        None,
+        json!({
+            "template_id": template.id,
+            "template_version": template.version,
+            "target_kind": "camera",
+            "target_id": target,
+            "status": "in_progress",
+            "started_at_ms": START_MS - HOUR / 2,
+            "fault_id": fault,
+        }),
+    )
+}
+
+async fn a_fault_form_done_offline_closes_the_offline_fault(backend: Backend) {
+    let s = scene(backend).await;
+    let other_camera = s.admin.create_camera(&s.site, "Direk 15", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut dev = Device::new();
+    let (fault, _) = open_offline(&s, &mut dev, START_MS - HOUR).await;
+
+    // A fault form cannot be linked to a fault of another device, nor to a
+    // fault that does not exist for the user.
+    let wrong = fault_form_run(&mut dev, Uuid::now_v7(), &other_camera, fault);
+    let nowhere = fault_form_run(&mut dev, Uuid::now_v7(), &s.camera, Uuid::now_v7());
+    let outcomes = push(&s.tech, &dev, &[wrong, nowhere]).await;
+    assert_eq!(
+        refusal(&outcomes[0]),
+        (
+            ErrorCode::Validation,
+            pairs(&[("fault_id", ErrorCode::Validation)])
+        )
+    );
+    assert_eq!(
+        refusal(&outcomes[1]),
+        (
+            ErrorCode::NotFound,
+            pairs(&[("fault_id", ErrorCode::NotFound)])
+        )
+    );
+
+    // The technician fills in the fault form on the camera, offline,
+    // linked to the fault, and completes it.
+    let run = Uuid::now_v7();
+    let template = builtin_templates()
+        .into_iter()
+        .find(|t| t.id == FAULT_FORM)
+        .unwrap();
+    let mut ms = vec![fault_form_run(&mut dev, run, &s.camera, fault)];
+    for item in template.items() {
+        ms.push(answer(&mut dev, run, item.id, valid_answer(item)));
+    }
+    ms.push(dev.upsert(
+        START_MS,
+        EntityRef {
+            kind: EntityKind::ChecklistRun,
+            id: run,
+        },
+        None,
+        json!({"status": "completed", "completed_at_ms": START_MS - 60_000}),
+    ));
+    let outcomes = push(&s.tech, &dev, &ms).await;
+    assert!(outcomes.iter().all(is_accepted), "{outcomes:?}");
+
+    // The office resolves and closes it without naming the form: the
+    // linked one is found.
+    let chief = s.t.user(&s.admin, "sef", "supervisor", &[]).await;
+    for to in ["resolved", "closed"] {
+        let (st, b) = chief
+            .post(
+                &format!("/api/v1/faults/{fault}/transition"),
+                json!({"to": to}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{to}: {b}");
+    }
+    let d = detail(&s.tech, fault).await;
+    assert_eq!(d.fault.status, FaultStatus::Closed);
+    assert_eq!(d.fault.fault_form_run_id, Some(run));
+    assert_eq!(d.fault.time_to_repair_ms, Some(HOUR));
 }
