@@ -774,7 +774,15 @@ fn ActionForm(
             match answer {
                 Ok(_) => on_done.run(()),
                 Err(e) => {
-                    form.server.set(e.fields());
+                    // A missing fault form has its own block below, with
+                    // the way to it; repeating it as a field error would
+                    // only say the same thing twice.
+                    let fields = e
+                        .fields()
+                        .into_iter()
+                        .filter(|f| f.code != ErrorCode::FaultFormRequired)
+                        .collect();
+                    form.server.set(fields);
                     failure.set(Some(e));
                 }
             }
