@@ -155,10 +155,16 @@ impl Replica {
         }
     }
 
+    /// What the user calls a record: its name, or a fault's title, or a
+    /// fault note's text.
     fn name_of(&self, key: &RecordKey) -> Option<String> {
-        self.state(key)
-            .and_then(|s| s.fields.get("name"))
-            .and_then(|f| f.current.value.as_str().map(str::to_owned))
+        let state = self.state(key)?;
+        ["name", "title", "note"].iter().find_map(|field| {
+            state
+                .fields
+                .get(*field)
+                .and_then(|f| f.current.value.as_str().map(str::to_owned))
+        })
     }
 
     fn conflict_count(&self) -> usize {
