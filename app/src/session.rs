@@ -211,6 +211,8 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/sync") view=routes::sync::SyncPage/>
                 <Route path=path!("/runs/:id") view=routes::checklists::RunPage/>
                 <Route path=path!("/scan") view=routes::scan::ScanPage/>
+                <Route path=path!("/faults") view=routes::faults::FaultsPage/>
+                <Route path=path!("/faults/:id") view=routes::faults::FaultPage/>
             </Routes>
         </main>
     }

@@ -26,20 +26,30 @@ pub const MAX_FAULT_NOTE: usize = MAX_NOTES;
 /// A fault as the API shows it. `site_name`, `device_name` and
 /// `assignee_name` are read from their tables when the fault is read, so
 /// that a list needs no second request per row.
+///
+/// The same JSON form (without `id` and `updated_at`) is the fault's sync
+/// record. A fault opened offline and not synced yet holds only the fields
+/// its client wrote (`faults::CLIENT_FAULT_FIELDS`); the server's fields
+/// then read as their defaults: no number (0), status open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fault {
     pub id: Uuid,
-    /// The human fault number (arıza no), counting up from 1.
+    /// The human fault number (arıza no), counting up from 1; 0 until the
+    /// server has taken in a fault opened offline.
+    #[serde(default)]
     pub number: i64,
     pub site_id: Uuid,
+    #[serde(default)]
     pub site_name: String,
     pub device: Option<DeviceRef>,
     /// `None` for a site-wide fault, or when the device was deleted since.
     pub device_name: Option<String>,
     pub title: String,
     pub description: Option<String>,
+    #[serde(default)]
     pub severity: Severity,
+    #[serde(default)]
     pub status: FaultStatus,
     pub assignee_id: Option<Uuid>,
     pub assignee_name: Option<String>,
@@ -48,12 +58,14 @@ pub struct Fault {
     /// The completed fault form (arıza formu) the fault was closed with.
     pub fault_form_run_id: Option<Uuid>,
     /// `manual`, or `probe` for faults opened by a failed camera probe.
+    #[serde(default)]
     pub source: String,
     pub opened_by: Option<Uuid>,
     /// Unix milliseconds, like every `_at` below.
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
     pub closed_at: Option<i64>,
+    #[serde(default)]
     pub updated_at: i64,
     /// From opening to resolution; kept after closing, cleared by a reopen.
     pub time_to_repair_ms: Option<i64>,
@@ -117,6 +129,17 @@ pub struct FaultEvent {
     pub by_user: Option<Uuid>,
     pub by_name: Option<String>,
     pub at: i64,
+}
+
+/// A timeline entry as its sync record (`fault_event`): the entry and the
+/// fault it belongs to, one record per entry. A note written offline and
+/// not synced yet holds only `fault_id`, `kind`, `note` and `at`
+/// (`faults::CLIENT_NOTE_FIELDS`); the server adds the writer's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultEventRecord {
+    pub fault_id: Uuid,
+    #[serde(flatten)]
+    pub event: FaultEvent,
 }
 
 /// `GET /api/v1/faults/{id}`: the fault and its timeline, oldest first.
@@ -212,6 +235,19 @@ pub struct FaultAssign {
     pub assignee_id: Uuid,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// `GET /api/v1/faults/{id}/assignees`: someone a fault may be given to —
+/// an active user whose role works on faults and whose scope holds the
+/// fault's site. Supervisors choose from these without seeing the user
+/// administration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FaultAssignee {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::Role,
 }
 
 /// `PUT /api/v1/faults/{id}`: the editable description of a fault that is

@@ -32,10 +32,14 @@
 //! - Changing the assignee of an assigned fault is not a status change and
 //!   is not judged here.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::inventory::{DeviceKind, Errors};
+use crate::sync::{EntityKind, FieldWrite};
 use crate::validate::{self, MAX_TEXT};
 use crate::{ErrorCode, FieldError, Lang};
 
@@ -261,6 +265,213 @@ pub fn check_vendor_ticket(value: &str) -> Result<Option<String>, ErrorCode> {
     validate::optional_text(value, MAX_VENDOR_TICKET)
 }
 
+// ---- faults opened offline (sync records, docs/sync.md) -------------------
+
+/// The fields of a fault's sync record that a client writes, all at once
+/// when it opens the fault (offline, on a pole with no signal). Everything
+/// else on the record — number, status, assignee, vendor, names, times — is
+/// written by the server, which also moves the workflow online.
+pub const CLIENT_FAULT_FIELDS: [&str; 6] = [
+    "site_id",
+    "device",
+    "title",
+    "description",
+    "severity",
+    "opened_at",
+];
+
+/// The fields of a timeline entry's sync record that a client writes: a
+/// note, once. Each note is a record of its own, so two people's notes on
+/// the same fault never meet in one record.
+pub const CLIENT_NOTE_FIELDS: [&str; 4] = ["fault_id", "kind", "note", "at"];
+
+/// The server's fields of a fault record (the rest of
+/// [`crate::api_fieldwork::Fault`]'s JSON form): a client that writes one
+/// is told it cannot be changed offline, not that it does not exist.
+pub const SERVER_FAULT_FIELDS: [&str; 14] = [
+    "number",
+    "site_name",
+    "device_name",
+    "status",
+    "assignee_id",
+    "assignee_name",
+    "vendor",
+    "vendor_ticket",
+    "fault_form_run_id",
+    "source",
+    "opened_by",
+    "resolved_at",
+    "closed_at",
+    "time_to_repair_ms",
+];
+
+/// The server's fields of a timeline entry's record (the rest of
+/// [`crate::api_fieldwork::FaultEventRecord`]'s JSON form).
+pub const SERVER_NOTE_FIELDS: [&str; 9] = [
+    "from_status",
+    "to_status",
+    "assignee_id",
+    "assignee_name",
+    "vendor",
+    "vendor_ticket",
+    "fault_form_run_id",
+    "by_user",
+    "by_name",
+];
+
+/// A fault opened offline, as its record's client fields say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineFault {
+    /// Trimmed and checked like a fault opened online.
+    pub fault: NewFault,
+    /// When the technician opened it, by the tablet's clock (Unix ms).
+    pub opened_at: i64,
+}
+
+/// A note written offline, as its record's client fields say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineNote {
+    pub fault_id: Uuid,
+    /// Trimmed and checked like a note added online.
+    pub note: String,
+    /// When it was written, by the tablet's clock (Unix ms).
+    pub at: i64,
+}
+
+/// One field of a record's values as `T`: `Required` when it is missing or
+/// null (and `required`), `Validation` when it has the wrong shape.
+fn record_field<T: serde::de::DeserializeOwned>(
+    values: &Map<String, Value>,
+    field: &str,
+    required: bool,
+    e: &mut Errors,
+) -> Option<T> {
+    match values.get(field) {
+        None | Some(Value::Null) => {
+            if required {
+                e.0.push(FieldError::new(field, ErrorCode::Required));
+            }
+            None
+        }
+        Some(v) => match serde_json::from_value(v.clone()) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                e.0.push(FieldError::new(field, ErrorCode::Validation));
+                None
+            }
+        },
+    }
+}
+
+/// Reads and checks a fault opened offline from its record's values (the
+/// server's fields, if the record holds any, are ignored here). Every bad
+/// field is reported at once, by name; the app runs this before saving and
+/// the server again on push.
+pub fn offline_fault(values: &Map<String, Value>) -> Result<OfflineFault, Vec<FieldError>> {
+    let mut e = Errors::default();
+    let site_id: Option<Uuid> = record_field(values, "site_id", true, &mut e);
+    let device: Option<DeviceRef> = record_field(values, "device", false, &mut e);
+    let title: Option<String> = record_field(values, "title", true, &mut e);
+    let description: Option<String> = record_field(values, "description", false, &mut e);
+    let severity: Option<Severity> = record_field(values, "severity", false, &mut e);
+    let opened_at: Option<i64> = record_field(values, "opened_at", true, &mut e);
+    if site_id.is_some_and(|s| s.is_nil()) {
+        e.0.push(FieldError::new("site_id", ErrorCode::Required));
+    }
+    if device.is_some_and(|d| d.id.is_nil()) {
+        e.0.push(FieldError::new("device", ErrorCode::Required));
+    }
+    let new = NewFault {
+        site_id: site_id.unwrap_or_default(),
+        device,
+        title: title.unwrap_or_default(),
+        description,
+        severity: severity.unwrap_or_default(),
+        vendor_ticket: None,
+    };
+    let fault = match new.normalize() {
+        Ok(f) => Some(f),
+        Err(errors) => {
+            // A missing title was reported above already.
+            for err in errors {
+                if !e.0.iter().any(|x| x.field == err.field) {
+                    e.0.push(err);
+                }
+            }
+            None
+        }
+    };
+    match (fault, opened_at) {
+        (Some(fault), Some(opened_at)) if e.0.is_empty() => Ok(OfflineFault { fault, opened_at }),
+        _ => Err(e.0),
+    }
+}
+
+/// Reads and checks a note written offline from its record's values.
+pub fn offline_note(values: &Map<String, Value>) -> Result<OfflineNote, Vec<FieldError>> {
+    let mut e = Errors::default();
+    let fault_id: Option<Uuid> = record_field(values, "fault_id", true, &mut e);
+    let kind: Option<String> = record_field(values, "kind", true, &mut e);
+    let note: Option<String> = record_field(values, "note", true, &mut e);
+    let at: Option<i64> = record_field(values, "at", true, &mut e);
+    if fault_id.is_some_and(|f| f.is_nil()) {
+        e.0.push(FieldError::new("fault_id", ErrorCode::Required));
+    }
+    // Status changes, assignments and edits are made online, where the
+    // server checks the workflow; offline there are only notes.
+    if kind.as_deref().is_some_and(|k| k != "note") {
+        e.0.push(FieldError::new("kind", ErrorCode::NotSyncable));
+    }
+    let note = note.and_then(|n| {
+        e.take(
+            "note",
+            validate::required_text(&n, crate::api_fieldwork::MAX_FAULT_NOTE),
+        )
+    });
+    match (fault_id, note, at) {
+        (Some(fault_id), Some(note), Some(at)) if e.0.is_empty() => {
+            Ok(OfflineNote { fault_id, note, at })
+        }
+        _ => Err(e.0),
+    }
+}
+
+/// Whether a client may make `fields` writes to a fault or timeline record
+/// whose values are `current` (`None`: the record is new). A client writes
+/// only its own fields, and only when it creates the record: once the
+/// server has taken a fault in, it changes online, through the workflow.
+/// Writing again the value the record already holds is harmless and
+/// allowed. Other kinds of record are not judged here.
+pub fn check_sync_write(
+    kind: EntityKind,
+    current: Option<&Map<String, Value>>,
+    fields: &BTreeMap<String, FieldWrite>,
+) -> Result<(), Vec<FieldError>> {
+    let (client, server): (&[&str], &[&str]) = match kind {
+        EntityKind::Fault => (&CLIENT_FAULT_FIELDS, &SERVER_FAULT_FIELDS),
+        EntityKind::FaultEvent => (&CLIENT_NOTE_FIELDS, &SERVER_NOTE_FIELDS),
+        _ => return Ok(()),
+    };
+    let mut errors = Vec::new();
+    for (name, write) in fields {
+        let code = if server.contains(&name.as_str()) {
+            ErrorCode::NotSyncable
+        } else if !client.contains(&name.as_str()) {
+            ErrorCode::UnknownField
+        } else if current.is_some_and(|c| c.get(name) != Some(&write.value)) {
+            ErrorCode::NotSyncable
+        } else {
+            continue;
+        };
+        errors.push(FieldError::new(name.clone(), code));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,5 +680,290 @@ mod tests {
         .unwrap();
         assert_eq!(f.severity, Severity::Medium);
         assert_eq!(f.device, None);
+    }
+
+    // ---- offline faults ----------------------------------------------------
+
+    use crate::api_fieldwork::{Fault, FaultEvent, FaultEventKind, FaultEventRecord};
+    use crate::sync::{entity_fields, Hlc};
+    use serde_json::json;
+
+    fn values(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn offline() -> Value {
+        json!({
+            "site_id": Uuid::from_u128(1),
+            "device": {"kind": "camera", "id": Uuid::from_u128(2)},
+            "title": " Direkteki kamera kapalı ",
+            "description": "Yağmurdan sonra görüntü gitti",
+            "severity": "high",
+            "opened_at": 1_700_000_000_000_i64,
+        })
+    }
+
+    /// The field errors of a result, as (field, code) pairs.
+    fn codes<T>(r: Result<T, Vec<FieldError>>) -> Vec<(String, ErrorCode)> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    fn pairs(want: &[(&str, ErrorCode)]) -> Vec<(String, ErrorCode)> {
+        want.iter().map(|(f, c)| (f.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn a_fault_opened_offline_is_read_and_trimmed() {
+        let f = offline_fault(&values(offline())).unwrap();
+        assert_eq!(f.opened_at, 1_700_000_000_000);
+        assert_eq!(f.fault.title, "Direkteki kamera kapalı");
+        assert_eq!(f.fault.severity, Severity::High);
+        assert_eq!(f.fault.site_id, Uuid::from_u128(1));
+        assert_eq!(f.fault.device.map(|d| d.kind), Some(DeviceKind::Camera));
+        // Severity may be left out (medium), so may the device and the
+        // description: a site-wide fault.
+        let mut v = values(offline());
+        v.remove("severity");
+        v.insert("device".into(), Value::Null);
+        v.remove("description");
+        let f = offline_fault(&v).unwrap();
+        assert_eq!(f.fault.severity, Severity::Medium);
+        assert_eq!(f.fault.device, None);
+        assert_eq!(f.fault.description, None);
+    }
+
+    #[test]
+    fn every_bad_field_of_a_fault_opened_offline_is_named() {
+        let with = |changes: Value| {
+            let mut v = values(offline());
+            for (k, x) in values(changes) {
+                if x == json!("<remove>") {
+                    v.remove(&k);
+                } else {
+                    v.insert(k, x);
+                }
+            }
+            codes(offline_fault(&v))
+        };
+        use ErrorCode::*;
+        let cases: Vec<(Value, Vec<(String, ErrorCode)>)> = vec![
+            (json!({}), vec![]),
+            (
+                json!({"site_id": "<remove>", "title": "<remove>", "opened_at": "<remove>"}),
+                pairs(&[
+                    ("site_id", Required),
+                    ("title", Required),
+                    ("opened_at", Required),
+                ]),
+            ),
+            (json!({"title": "   "}), pairs(&[("title", Required)])),
+            (json!({"title": 42}), pairs(&[("title", Validation)])),
+            (
+                json!({"site_id": "not-a-uuid"}),
+                pairs(&[("site_id", Validation)]),
+            ),
+            (
+                json!({"site_id": Uuid::nil()}),
+                pairs(&[("site_id", Required)]),
+            ),
+            (
+                json!({"severity": "apocalyptic"}),
+                pairs(&[("severity", Validation)]),
+            ),
+            (
+                json!({"device": {"kind": "toaster", "id": Uuid::from_u128(2)}}),
+                pairs(&[("device", Validation)]),
+            ),
+            (
+                json!({"device": {"kind": "camera", "id": Uuid::nil()}}),
+                pairs(&[("device", Required)]),
+            ),
+            (
+                json!({"opened_at": "yesterday"}),
+                pairs(&[("opened_at", Validation)]),
+            ),
+            (
+                json!({"title": "x".repeat(MAX_TITLE + 1), "description": "y".repeat(MAX_DESCRIPTION + 1)}),
+                pairs(&[("title", TooLong), ("description", TooLong)]),
+            ),
+        ];
+        for (changes, want) in cases {
+            assert_eq!(with(changes.clone()), want, "{changes}");
+        }
+    }
+
+    #[test]
+    fn a_note_written_offline_is_read_and_checked() {
+        let note = json!({"fault_id": Uuid::from_u128(7), "kind": "note", "note": " Sigorta attı ", "at": 5});
+        let n = offline_note(&values(note.clone())).unwrap();
+        assert_eq!(
+            n,
+            OfflineNote {
+                fault_id: Uuid::from_u128(7),
+                note: "Sigorta attı".into(),
+                at: 5
+            }
+        );
+        use ErrorCode::*;
+        let cases: Vec<(Value, Vec<(String, ErrorCode)>)> = vec![
+            (json!({"note": " "}), pairs(&[("note", Required)])),
+            (
+                json!({"note": "n".repeat(crate::api_fieldwork::MAX_FAULT_NOTE + 1)}),
+                pairs(&[("note", TooLong)]),
+            ),
+            (
+                json!({"kind": "transition"}),
+                pairs(&[("kind", NotSyncable)]),
+            ),
+            (
+                json!({"fault_id": null, "at": "noon"}),
+                pairs(&[("fault_id", Required), ("at", Validation)]),
+            ),
+        ];
+        for (changes, want) in cases {
+            let mut v = values(note.clone());
+            v.extend(values(changes.clone()));
+            assert_eq!(codes(offline_note(&v)), want, "{changes}");
+        }
+    }
+
+    fn writes(v: Value) -> BTreeMap<String, FieldWrite> {
+        values(v)
+            .into_iter()
+            .map(|(k, value)| {
+                let write = FieldWrite {
+                    value,
+                    hlc: Hlc::at(10, Uuid::from_u128(3)),
+                    supersedes: Default::default(),
+                };
+                (k, write)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clients_write_their_fields_once() {
+        use ErrorCode::*;
+        let new = writes(offline());
+        assert_eq!(check_sync_write(EntityKind::Fault, None, &new), Ok(()));
+        // The server's fields, and fields nobody knows, are refused by name.
+        let forged =
+            writes(json!({"title": "x", "status": "closed", "number": 1, "colour": "red"}));
+        assert_eq!(
+            codes(check_sync_write(EntityKind::Fault, None, &forged).map(|_| ())),
+            pairs(&[
+                ("colour", UnknownField),
+                ("number", NotSyncable),
+                ("status", NotSyncable)
+            ])
+        );
+        // Once the server holds the fault, its client fields change online
+        // only; the same value again changes nothing and passes.
+        let stored =
+            values(json!({"title": "Direkteki kamera kapalı", "number": 4, "status": "open"}));
+        let same = writes(json!({"title": "Direkteki kamera kapalı"}));
+        assert_eq!(
+            check_sync_write(EntityKind::Fault, Some(&stored), &same),
+            Ok(())
+        );
+        let edit = writes(json!({"title": "Başka", "severity": "low"}));
+        assert_eq!(
+            codes(check_sync_write(EntityKind::Fault, Some(&stored), &edit).map(|_| ())),
+            pairs(&[("severity", NotSyncable), ("title", NotSyncable)])
+        );
+        // Notes: their four fields, once.
+        let note =
+            writes(json!({"fault_id": Uuid::from_u128(7), "kind": "note", "note": "a", "at": 5}));
+        assert_eq!(
+            check_sync_write(EntityKind::FaultEvent, None, &note),
+            Ok(())
+        );
+        let forged = writes(json!({"note": "a", "by_user": Uuid::from_u128(9)}));
+        assert_eq!(
+            codes(check_sync_write(EntityKind::FaultEvent, None, &forged).map(|_| ())),
+            pairs(&[("by_user", NotSyncable)])
+        );
+        // Other kinds are judged elsewhere.
+        assert_eq!(check_sync_write(EntityKind::Camera, None, &forged), Ok(()));
+    }
+
+    #[test]
+    fn client_and_server_fields_cover_the_records() {
+        let fault = Fault {
+            id: Uuid::from_u128(1),
+            number: 1,
+            site_id: Uuid::from_u128(2),
+            site_name: String::new(),
+            device: None,
+            device_name: None,
+            title: String::new(),
+            description: None,
+            severity: Severity::Low,
+            status: FaultStatus::Open,
+            assignee_id: None,
+            assignee_name: None,
+            vendor: None,
+            vendor_ticket: None,
+            fault_form_run_id: None,
+            source: String::new(),
+            opened_by: None,
+            opened_at: 0,
+            resolved_at: None,
+            closed_at: None,
+            updated_at: 0,
+            time_to_repair_ms: None,
+        };
+        let event = FaultEventRecord {
+            fault_id: Uuid::from_u128(1),
+            event: FaultEvent {
+                id: Uuid::from_u128(3),
+                kind: FaultEventKind::Note,
+                from_status: None,
+                to_status: None,
+                note: None,
+                assignee_id: None,
+                assignee_name: None,
+                vendor: None,
+                vendor_ticket: None,
+                fault_form_run_id: None,
+                by_user: None,
+                by_name: None,
+                at: 0,
+            },
+        };
+        let cases: [(Value, &[&str], &[&str]); 2] = [
+            (
+                serde_json::to_value(&fault).unwrap(),
+                &CLIENT_FAULT_FIELDS,
+                &SERVER_FAULT_FIELDS,
+            ),
+            (
+                serde_json::to_value(&event).unwrap(),
+                &CLIENT_NOTE_FIELDS,
+                &SERVER_NOTE_FIELDS,
+            ),
+        ];
+        for (json, client, server) in cases {
+            let mut synced: Vec<String> = entity_fields(&json).into_keys().collect();
+            let mut both: Vec<String> =
+                client.iter().chain(server).map(|s| s.to_string()).collect();
+            synced.sort();
+            both.sort();
+            assert_eq!(synced, both);
+        }
+        // A fault opened offline and not synced yet still reads as a fault.
+        let mut v = offline();
+        v["id"] = json!(Uuid::from_u128(9));
+        let f: Fault = serde_json::from_value(v).unwrap();
+        assert_eq!((f.number, f.status), (0, FaultStatus::Open));
+        let note: FaultEventRecord = serde_json::from_value(json!({
+            "id": Uuid::from_u128(4), "fault_id": Uuid::from_u128(9), "kind": "note", "note": "a", "at": 5
+        }))
+        .unwrap();
+        assert_eq!(note.event.kind, FaultEventKind::Note);
     }
 }

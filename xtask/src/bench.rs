@@ -61,7 +61,7 @@ const SYNC_MUTATIONS: usize = 10_000;
 const PUSH_MAX: usize = 2_000;
 /// The wire format version (`gozcu_shared::sync::SCHEMA_VERSION`; a unit
 /// test keeps them equal).
-const SYNC_SCHEMA_VERSION: u32 = 2;
+const SYNC_SCHEMA_VERSION: u32 = 3;
 /// The app's pull page (`PULL_LIMIT_DEFAULT`), also the REST reference's page.
 const PAGE: usize = 1_000;
 const SYNC_TARGET_S: f64 = 2.0;

@@ -11,11 +11,13 @@
 //! - [`users`]: user administration.
 //! - [`photos`]: the resumable photo upload.
 //! - [`sync`]: the offline sync's push and pull.
+//! - [`faults`]: the fault workflow, edits and assignees (online only).
 
 pub mod auth;
 pub mod cameras;
 pub mod checklists;
 mod devices;
+pub mod faults;
 pub mod photos;
 pub mod recorders;
 pub mod sites;

@@ -65,6 +65,7 @@ pub fn Header() -> impl IntoView {
                 <A href="/cameras" attr:data-test="nav-cameras">{tr(K::NavCameras)}</A>
                 <A href="/recorders" attr:data-test="nav-recorders">{tr(K::NavRecorders)}</A>
                 <A href="/switches" attr:data-test="nav-switches">{tr(K::NavSwitches)}</A>
+                <A href="/faults" attr:data-test="nav-faults">{tr(K::NavFaults)}</A>
                 <Show when=can_import>
                     <A href="/import" attr:data-test="nav-import">{tr(K::NavImport)}</A>
                 </Show>

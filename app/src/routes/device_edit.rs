@@ -29,6 +29,7 @@ use crate::components::form::{
 };
 use crate::i18n::{t, tr, use_lang, K};
 use crate::routes::checklists::RunsPanel;
+use crate::routes::faults::FaultsPanel;
 use crate::session::{can, kind_path};
 use crate::sync::{self, track, ChangeError};
 use gozcu_shared::checklists::TargetKind;
@@ -595,6 +596,7 @@ fn Editor(kind: DeviceKind, initial: AnyDevice) -> impl IntoView {
         // wipe its own banners.
         {(!is_new && initial.has_credentials().is_some()).then(|| view! { <CredentialsPanel kind id has_credentials/> })}
         {(!is_new).then(|| view! { <RunsPanel target_kind=TargetKind::from(kind) target_id=id/> })}
+        {(!is_new).then(|| view! { <FaultsPanel kind device_id=id/> })}
     }
 }
 

@@ -11,10 +11,12 @@
 //! - [`sync`]: rejected changes and conflicts to resolve.
 //! - [`checklists`]: checklist runs on a device's page and `/runs/:id`.
 //! - [`scan`]: open a device from the QR code on its label.
+//! - [`faults`]: a device's faults panel, `/faults` and `/faults/:id`.
 
 pub mod checklists;
 pub mod device_edit;
 pub mod devices;
+pub mod faults;
 pub mod history;
 pub mod import;
 pub mod login;

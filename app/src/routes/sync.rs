@@ -46,6 +46,8 @@ fn kind_label(kind: EntityKind, lang: Lang) -> String {
         EntityKind::Location => field_label(lang, "location_id"),
         EntityKind::ChecklistTemplate => t(lang, K::ChecklistTemplate).to_owned(),
         EntityKind::ChecklistRun => t(lang, K::ChecklistRun).to_owned(),
+        EntityKind::Fault => t(lang, K::Fault).to_owned(),
+        EntityKind::FaultEvent => t(lang, K::FaultNote).to_owned(),
     }
 }
 

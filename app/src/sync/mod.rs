@@ -10,12 +10,15 @@
 //!   [`Mutation`] is made), and the reads the pages use;
 //! - [`engine`]: pushing, pulling, and when to do it (start, `online`, a
 //!   timer with backoff, "Sync now");
-//! - [`login`]: the session kept for working offline.
+//! - [`login`]: the session kept for working offline;
+//! - [`faults`]: faults and their timelines in the replica, opening one and
+//!   adding notes offline.
 //!
 //! Everything runs on the browser's single thread, so the replica lives in a
 //! thread-local and the UI learns about changes through [`SyncSignals`].
 
 pub mod engine;
+pub mod faults;
 pub mod login;
 
 use std::cell::RefCell;
@@ -152,10 +155,16 @@ impl Replica {
         }
     }
 
+    /// What the user calls a record: its name, or a fault's title, or a
+    /// fault note's text.
     fn name_of(&self, key: &RecordKey) -> Option<String> {
-        self.state(key)
-            .and_then(|s| s.fields.get("name"))
-            .and_then(|f| f.current.value.as_str().map(str::to_owned))
+        let state = self.state(key)?;
+        ["name", "title", "note"].iter().find_map(|field| {
+            state
+                .fields
+                .get(*field)
+                .and_then(|f| f.current.value.as_str().map(str::to_owned))
+        })
     }
 
     fn conflict_count(&self) -> usize {

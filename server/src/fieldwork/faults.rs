@@ -6,7 +6,9 @@
 //! fault row, its timeline entry and the audit entry together.
 
 use gozcu_shared::api::Page;
-use gozcu_shared::api_fieldwork::{Fault, FaultEvent, FaultEventKind, FaultListQuery};
+use gozcu_shared::api_fieldwork::{
+    Fault, FaultAssignee, FaultEvent, FaultEventKind, FaultListQuery,
+};
 use gozcu_shared::faults::{time_to_repair_ms, DeviceRef, FaultStatus, Severity};
 use gozcu_shared::inventory::DeviceKind;
 use gozcu_shared::validate::search_fold;
@@ -363,6 +365,39 @@ pub async fn can_be_assigned(
             .fetch_all(&mut *conn)
             .await?;
     Ok(sites.is_empty() || sites.contains(&site_id.to_string()))
+}
+
+/// Everyone [`can_be_assigned`] a fault of `site_id`, by display name.
+pub async fn assignees(
+    conn: &mut AnyConnection,
+    site_id: &Uuid,
+) -> Result<Vec<FaultAssignee>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.display_name, u.role FROM users u WHERE u.active = 1 \
+         AND (NOT EXISTS (SELECT 1 FROM user_sites s WHERE s.user_id = u.id) \
+           OR EXISTS (SELECT 1 FROM user_sites s WHERE s.user_id = u.id AND s.site_id = $1)) \
+         ORDER BY u.display_name, u.username",
+    )
+    .bind(site_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let role: String = row.try_get("role")?;
+        let Some(role) = gozcu_shared::Role::parse(&role) else {
+            continue;
+        };
+        if !role.allows(gozcu_shared::Permission::FaultsWrite) {
+            continue;
+        }
+        out.push(FaultAssignee {
+            id: uuid_col(&row, "id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            role,
+        });
+    }
+    Ok(out)
 }
 
 /// The fault form a fault may be closed with, checked: a run of purpose

@@ -90,6 +90,11 @@ pub(super) async fn project_run(
     };
     ctx.require_site(&site)?;
     run.site_id = Some(site);
+    if let Some(fault) = run.fault_id {
+        if existing.as_ref().and_then(|e| e.fault_id) != Some(fault) {
+            super::faults::check_form_link(conn, ctx, fault, run.target_id, site).await?;
+        }
+    }
     if let Some(e) = &existing {
         // What a run is about is fixed when it starts.
         for (field, same) in [

@@ -13,20 +13,26 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, post, put};
 use gozcu_shared::api::Page;
 use gozcu_shared::api_fieldwork::{
-    Fault, FaultAssign, FaultDetail, FaultEvent, FaultEventKind, FaultListQuery, FaultNote,
-    FaultTransition, FaultUpdate, MAX_FAULT_NOTE,
+    Fault, FaultAssign, FaultAssignee, FaultDetail, FaultEvent, FaultEventKind, FaultEventRecord,
+    FaultListQuery, FaultNote, FaultTransition, FaultUpdate, MAX_FAULT_NOTE,
 };
-use gozcu_shared::faults::{transition, FaultStatus, NewFault, TransitionCheck};
+use gozcu_shared::faults::{
+    offline_fault, offline_note, transition, FaultStatus, NewFault, TransitionCheck,
+};
+use gozcu_shared::sync::{EntityKind, EntityRef};
 use gozcu_shared::{validate, ErrorCode, FieldError, Permission};
+use serde_json::Value;
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::extract::{Json, Query};
+use super::sync::{Projection, SyncEvent, Writer};
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
-use crate::db::{Backend, WriteTx};
+use crate::db::WriteTx;
 use crate::fieldwork::{self, faults as repo};
+use crate::sync::{self, ServerWrite, Stored};
 
 const TAG: &str = "faults";
 
@@ -94,6 +100,16 @@ pub fn routes() -> Vec<Route> {
             handler: post(change_status),
         },
         Route {
+            method: Method::GET,
+            path: "/api/v1/faults/{id}/assignees",
+            access: Access::Permission(FaultsManage),
+            tag: TAG,
+            summary: "Who the fault may be assigned to: active fault workers of its site",
+            request: None,
+            response: Some("[FaultAssignee]"),
+            handler: get(assignees),
+        },
+        Route {
             method: Method::POST,
             path: "/api/v1/faults/{id}/assign",
             access: Access::Permission(FaultsManage),
@@ -139,6 +155,16 @@ async fn read(
     Ok(Json(detail(&mut conn, &id).await?))
 }
 
+async fn assignees(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<FaultAssignee>>> {
+    let mut conn = app.db.pool.acquire().await?;
+    let fault = load(&mut conn, &ctx, &id).await?;
+    Ok(Json(repo::assignees(&mut conn, &fault.site_id).await?))
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| AppError::Internal(e.into()))
 }
@@ -182,8 +208,47 @@ fn event(kind: FaultEventKind, ctx: &Ctx, now: i64) -> FaultEvent {
     }
 }
 
-/// Writes a timeline entry and its audit entry (stamped with the entry's
-/// time), commits, and answers with the fault as now stored.
+/// The sync write that gives devices a fault as stored.
+fn fault_write(fault: &Fault) -> AppResult<ServerWrite> {
+    Ok(ServerWrite {
+        entity: EntityRef {
+            kind: EntityKind::Fault,
+            id: fault.id,
+        },
+        site_id: Some(fault.site_id),
+        after: Some(to_json(fault)?),
+    })
+}
+
+/// The sync write of one timeline entry as stored (with the names read
+/// in); each entry is a record of its own, written once.
+fn stored_event_write(detail: &FaultDetail, event_id: &Uuid) -> AppResult<ServerWrite> {
+    let event = detail
+        .events
+        .iter()
+        .find(|e| e.id == *event_id)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a written fault event is missing")))?;
+    event_write(detail.fault.id, detail.fault.site_id, event)
+}
+
+fn event_write(fault_id: Uuid, site_id: Uuid, event: &FaultEvent) -> AppResult<ServerWrite> {
+    let record = FaultEventRecord {
+        fault_id,
+        event: event.clone(),
+    };
+    Ok(ServerWrite {
+        entity: EntityRef {
+            kind: EntityKind::FaultEvent,
+            id: event.id,
+        },
+        site_id: Some(site_id),
+        after: Some(to_json(&record)?),
+    })
+}
+
+/// Writes a timeline entry, its audit entry (stamped with the entry's
+/// time) and the sync records devices pull, commits, and answers with the
+/// fault as now stored.
 async fn finish(
     app: &App,
     ctx: &Ctx,
@@ -195,6 +260,11 @@ async fn finish(
 ) -> AppResult<FaultDetail> {
     repo::insert_event(tx.conn(), fault_id, &event).await?;
     let after = detail(tx.conn(), fault_id).await?;
+    let writes = vec![
+        fault_write(&after.fault)?,
+        stored_event_write(&after, &event.id)?,
+    ];
+    sync::record_writes(tx.conn(), app.db.backend, &app.sync, event.at, writes).await?;
     let mut after_json = to_json(&after.fault)?;
     // A note exists only on the timeline; the audit entry carries it so
     // that the log alone tells the whole story.
@@ -219,18 +289,13 @@ async fn finish(
     Ok(after)
 }
 
-async fn open(
-    State(app): State<App>,
-    ctx: Ctx,
-    Json(input): Json<NewFault>,
-) -> AppResult<(StatusCode, Json<FaultDetail>)> {
-    let new = input.normalize().map_err(AppError::validation)?;
+/// Checks that `ctx` may open `new` and that its site and device exist and
+/// belong together; answers the site's name.
+async fn check_opening(conn: &mut AnyConnection, ctx: &Ctx, new: &NewFault) -> AppResult<String> {
     ctx.require_site(&new.site_id)?;
-    let now = app.now_ms();
-    let mut tx = app.db.begin_write().await?;
     let site: Option<String> = sqlx::query_scalar("SELECT name FROM sites WHERE id = $1")
         .bind(new.site_id.to_string())
-        .fetch_optional(tx.conn())
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(site_name) = site else {
         return Err(AppError::validation(vec![FieldError::new(
@@ -239,7 +304,7 @@ async fn open(
         )]));
     };
     if let Some(device) = new.device {
-        match fieldwork::device_site(tx.conn(), device.kind, &device.id).await? {
+        match fieldwork::device_site(conn, device.kind, &device.id).await? {
             Some(site) if site == new.site_id => {}
             // A device of another site the caller can see is a mistake in
             // the form; one outside their scope does not exist for them.
@@ -257,18 +322,29 @@ async fn open(
             }
         }
     }
-    if app.db.backend == Backend::Postgres {
-        // The number is MAX + 1: hold the lock that orders every audited
-        // write across server processes (SQLite's writers are already one
-        // at a time), so two faults opened at once cannot share a number.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(audit::PG_WRITE_LOCK)
-            .execute(tx.conn())
-            .await?;
-    }
+    Ok(site_name)
+}
+
+/// Numbers and inserts a checked new fault, opened at `opened_at` (now
+/// online; the tablet's time for a fault opened offline), and answers it
+/// with its `opened` timeline entry, not yet written.
+async fn insert_opened(
+    conn: &mut AnyConnection,
+    w: &Writer<'_>,
+    id: Uuid,
+    new: NewFault,
+    site_name: String,
+    opened_at: i64,
+) -> AppResult<(Fault, FaultEvent)> {
+    let (app, ctx, now) = (w.app, w.ctx, w.now);
+    // The number is MAX + 1: hold the lock that orders every audited write
+    // across server processes (SQLite's writers are already one at a
+    // time), so two faults opened at once — online, or pushed by two
+    // tablets — cannot share a number.
+    sync::store::lock(conn, app.db.backend).await?;
     let fault = Fault {
-        id: Uuid::now_v7(),
-        number: repo::next_number(tx.conn()).await?,
+        id,
+        number: repo::next_number(conn).await?,
         site_id: new.site_id,
         site_name,
         device: new.device,
@@ -284,18 +360,36 @@ async fn open(
         fault_form_run_id: None,
         source: "manual".into(),
         opened_by: Some(ctx.user.id),
-        opened_at: now,
+        opened_at,
         resolved_at: None,
         closed_at: None,
         updated_at: now,
         time_to_repair_ms: None,
     };
-    repo::insert(tx.conn(), &fault).await?;
+    repo::insert(conn, &fault).await?;
     let e = FaultEvent {
         to_status: Some(FaultStatus::Open),
         vendor_ticket: fault.vendor_ticket.clone(),
-        ..event(FaultEventKind::Opened, &ctx, now)
+        ..event(FaultEventKind::Opened, ctx, opened_at)
     };
+    Ok((fault, e))
+}
+
+async fn open(
+    State(app): State<App>,
+    ctx: Ctx,
+    Json(input): Json<NewFault>,
+) -> AppResult<(StatusCode, Json<FaultDetail>)> {
+    let new = input.normalize().map_err(AppError::validation)?;
+    let now = app.now_ms();
+    let mut tx = app.db.begin_write().await?;
+    let site_name = check_opening(tx.conn(), &ctx, &new).await?;
+    let w = Writer {
+        app: &app,
+        ctx: &ctx,
+        now,
+    };
+    let (fault, e) = insert_opened(tx.conn(), &w, Uuid::now_v7(), new, site_name, now).await?;
     let out = finish(&app, &ctx, tx, "create", None, &fault.id, e).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -520,4 +614,183 @@ async fn reassign(
     Ok(Json(
         finish(&app, &ctx, tx, "assign", Some(&before), &id, e).await?,
     ))
+}
+
+// ---- faults and notes made offline, arriving through the sync push ---------
+
+fn record_error(code: ErrorCode) -> AppError {
+    AppError::validation(vec![FieldError::new("record", code)])
+}
+
+/// Writes a fault opened offline: the same checks as opening one online,
+/// then its number (taken under the push's write lock, like the REST
+/// path's), its row, its `opened` entry and that entry's sync record. The
+/// fault keeps the client's id, so notes and a fault form made offline
+/// already point at it. A fault the server holds changes only online;
+/// `faults::check_sync_write` has let through nothing but values it
+/// already has, so nothing is written then.
+pub(super) async fn project_fault(
+    w: &Writer<'_>,
+    conn: &mut AnyConnection,
+    entity: EntityRef,
+    merged: &Stored,
+) -> AppResult<Option<Projection>> {
+    let (app, ctx, now) = (w.app, w.ctx, w.now);
+    let Some(values) = merged.state.values() else {
+        return Err(record_error(ErrorCode::NotSyncable));
+    };
+    if let Some(existing) = repo::get(conn, &entity.id).await? {
+        ctx.require_site(&existing.site_id)?;
+        return Ok(Some(Projection {
+            site_id: Some(existing.site_id),
+            after: Some(to_json(&existing)?),
+            event: None,
+        }));
+    }
+    let offline = offline_fault(&values).map_err(AppError::validation)?;
+    let site_name = check_opening(conn, ctx, &offline.fault).await?;
+    // The technician's time counts for the time to repair, but a tablet
+    // whose clock runs ahead cannot open a fault in the future.
+    let opened_at = offline.opened_at.min(now);
+    let (fault, opened) =
+        insert_opened(conn, w, entity.id, offline.fault, site_name, opened_at).await?;
+    repo::insert_event(conn, &fault.id, &opened).await?;
+    let stored = detail(conn, &fault.id).await?;
+    // The fault's own record is the pushed one, written back by the push
+    // with what was stored; the `opened` entry is a record the server makes.
+    let writes = vec![stored_event_write(&stored, &opened.id)?];
+    sync::record_writes(conn, app.db.backend, &app.sync, now, writes).await?;
+    let after = to_json(&stored.fault)?;
+    Ok(Some(Projection {
+        site_id: Some(fault.site_id),
+        after: Some(after.clone()),
+        event: Some(SyncEvent {
+            action: "sync_create",
+            entity_type: "fault",
+            id: fault.id.to_string(),
+            before: None,
+            after: Some(after),
+        }),
+    }))
+}
+
+/// Writes a note made offline onto its fault's timeline, with the note
+/// record's id as the entry's id. The fault must exist in the user's scope
+/// (it was pushed before the note, in outbox order) and not be closed.
+pub(super) async fn project_fault_event(
+    w: &Writer<'_>,
+    conn: &mut AnyConnection,
+    entity: EntityRef,
+    merged: &Stored,
+) -> AppResult<Option<Projection>> {
+    let (ctx, now) = (w.ctx, w.now);
+    let Some(values) = merged.state.values() else {
+        return Err(record_error(ErrorCode::NotSyncable));
+    };
+    let note = offline_note(&values).map_err(AppError::validation)?;
+    let fault = repo::get(conn, &note.fault_id)
+        .await?
+        .filter(|f| ctx.in_scope(&f.site_id))
+        .ok_or_else(|| {
+            AppError::validation(vec![FieldError::new("fault_id", ErrorCode::NotFound)])
+        })?;
+    let record_of = |event: &FaultEvent| -> AppResult<Value> {
+        to_json(&FaultEventRecord {
+            fault_id: fault.id,
+            event: event.clone(),
+        })
+    };
+    let events = repo::events(conn, &fault.id).await?;
+    if let Some(existing) = events.iter().find(|e| e.id == entity.id) {
+        return Ok(Some(Projection {
+            site_id: Some(fault.site_id),
+            after: Some(record_of(existing)?),
+            event: None,
+        }));
+    }
+    if fault.status == FaultStatus::Closed {
+        return Err(state_error("status", ErrorCode::FaultClosed));
+    }
+    // Written when the technician wrote it, but never before the fault was
+    // opened nor after now, so the timeline reads in order.
+    let at = note.at.min(now).max(fault.opened_at);
+    let e = FaultEvent {
+        id: entity.id,
+        note: Some(note.note.clone()),
+        ..event(FaultEventKind::Note, ctx, at)
+    };
+    repo::insert_event(conn, &fault.id, &e).await?;
+    let stored = repo::events(conn, &fault.id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == e.id)
+        .ok_or_else(AppError::not_found)?;
+    let mut audit_after = to_json(&fault)?;
+    if let Some(obj) = audit_after.as_object_mut() {
+        obj.insert("note".into(), note.note.into());
+    }
+    Ok(Some(Projection {
+        site_id: Some(fault.site_id),
+        after: Some(record_of(&stored)?),
+        event: Some(SyncEvent {
+            action: "sync_note",
+            entity_type: "fault",
+            id: fault.id.to_string(),
+            before: None,
+            after: Some(audit_after),
+        }),
+    }))
+}
+
+/// Checks that a checklist run may be linked to `fault_id` as its fault
+/// form: the fault exists in the user's scope and the run is about the
+/// fault's device (for a fault of a whole site, about something of that
+/// site). A link is what lets the office close the fault without naming
+/// the form, so it must not be made to someone else's fault.
+pub(super) async fn check_form_link(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    fault_id: Uuid,
+    target_id: Uuid,
+    target_site: Uuid,
+) -> AppResult<()> {
+    let fault = repo::get(conn, &fault_id)
+        .await?
+        .filter(|f| ctx.in_scope(&f.site_id))
+        .ok_or_else(|| field_error("fault_id", ErrorCode::NotFound))?;
+    let fits = match fault.device {
+        Some(d) => d.id == target_id,
+        None => fault.site_id == target_site,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(field_error("fault_id", ErrorCode::Validation))
+    }
+}
+
+/// The sync records of faults written before faults were synced (or by a
+/// tool outside the server): each such fault and its whole timeline, so
+/// that devices see them. Writing a record again with the values it holds
+/// changes nothing, so faults of which only some entries lack a record are
+/// simply written whole.
+pub(super) async fn sync_backfill(conn: &mut AnyConnection) -> AppResult<Vec<ServerWrite>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM faults WHERE id NOT IN (SELECT id FROM sync_records) \
+         UNION SELECT fault_id FROM fault_events WHERE id NOT IN (SELECT id FROM sync_records)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut writes = Vec::new();
+    for id in ids {
+        let Ok(id) = Uuid::parse_str(&id) else {
+            continue;
+        };
+        let stored = detail(conn, &id).await?;
+        writes.push(fault_write(&stored.fault)?);
+        for e in &stored.events {
+            writes.push(event_write(id, stored.fault.site_id, e)?);
+        }
+    }
+    Ok(writes)
 }

@@ -6,8 +6,8 @@ use gozcu_shared::api::{
     WarrantyAck, WarrantyItem,
 };
 use gozcu_shared::api_fieldwork::{
-    CalendarDay, DueEntry, DueReport, Fault, FaultAssign, FaultDetail, FaultEvent, FaultEventKind,
-    FaultNote, FaultTransition, FaultUpdate, MaintenanceCalendar, SiteDue,
+    CalendarDay, DueEntry, DueReport, Fault, FaultAssign, FaultAssignee, FaultDetail, FaultEvent,
+    FaultEventKind, FaultNote, FaultTransition, FaultUpdate, MaintenanceCalendar, SiteDue,
 };
 use gozcu_shared::faults::{DeviceRef, FaultStatus, NewFault, Severity};
 use gozcu_shared::inventory::{
@@ -69,6 +69,7 @@ use super::{routes, Access};
         FaultNote,
         FaultTransition,
         FaultAssign,
+        FaultAssignee,
         FaultUpdate,
         ScheduleTarget,
         Schedule,

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
+use gozcu_shared::faults::check_sync_write;
 use gozcu_shared::inventory::{Camera, Recorder, Switch};
 use gozcu_shared::sync::{
     advance, entity_fields, resolve_field, upsert_fields, well_formed, EntityKind, EntityRef, Hlc,
@@ -29,6 +30,7 @@ use sqlx::{AnyConnection, Connection};
 use super::checklists::{project_answer, project_run};
 use super::devices::{check_references, Known};
 use super::extract::{large_json, Json};
+use super::faults::{project_fault, project_fault_event};
 use super::{Access, AppError, AppResult, Ctx, Route};
 use crate::app::App;
 use crate::audit::{self, Event};
@@ -335,6 +337,14 @@ async fn apply_one(
             Permission::ChecklistsRun
         }
         MutationKind::ChecklistAnswer { .. } => Permission::ChecklistsRun,
+        // Faults are opened and noted offline; the rest of their life (the
+        // workflow, assignment, vendor, closing) is online, in
+        // `http::faults`, and nothing of theirs is deleted.
+        MutationKind::Upsert { entity, .. }
+            if matches!(entity.kind, EntityKind::Fault | EntityKind::FaultEvent) =>
+        {
+            Permission::FaultsWrite
+        }
         // Places are edited online; templates only by the server.
         _ => return reject(refused(ErrorCode::NotSyncable, vec![])),
     };
@@ -348,6 +358,13 @@ async fn apply_one(
             ErrorCode::NotInScope,
             vec![FieldError::new("site_id", ErrorCode::NotInScope)],
         ));
+    }
+    if let MutationKind::Upsert { entity, fields } = &m.kind {
+        // Of a fault, a client writes only what it opens it with, once.
+        let current = before.state.values();
+        if let Err(errors) = check_sync_write(entity.kind, current.as_ref(), fields) {
+            return reject(refused(ErrorCode::Validation, errors));
+        }
     }
     let mut after = before.clone();
     after.state.merge(m.hlc, &m.kind);
@@ -538,7 +555,15 @@ async fn project_record(
             }
             project_run(w, conn, entity, after).await
         }
-        _ => unreachable!("only devices and runs are projected"),
+        EntityKind::Fault => {
+            // The fault may be about a device created earlier in this batch.
+            if let Some(p) = pending {
+                p.flush(conn, w.app.db.backend).await?;
+            }
+            project_fault(w, conn, entity, after).await
+        }
+        EntityKind::FaultEvent => project_fault_event(w, conn, entity, after).await,
+        _ => unreachable!("only devices, runs and faults are projected"),
     }
 }
 
@@ -771,11 +796,14 @@ pub async fn backfill(app: &App) -> anyhow::Result<usize> {
     for s in repo::without_sync_record::<Switch>(&mut conn).await? {
         found.push((EntityKind::Switch, s.id, json_of(&s)?));
     }
+    let faults = super::faults::sync_backfill(&mut conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     drop(conn);
-    if found.is_empty() {
+    if found.is_empty() && faults.is_empty() {
         return Ok(0);
     }
-    let n = found.len();
+    let n = found.len() + faults.len();
     let now = app.now_ms();
     let mut tx = app.db.begin_write().await?;
     let mut writes = Vec::with_capacity(n);
@@ -786,6 +814,7 @@ pub async fn backfill(app: &App) -> anyhow::Result<usize> {
             after: Some(value),
         });
     }
+    writes.extend(faults);
     sync::record_writes(tx.conn(), app.db.backend, &app.sync, now, writes).await?;
     tx.commit().await?;
     Ok(n)

@@ -37,10 +37,16 @@ pub enum EntityKind {
     ChecklistTemplate,
     /// A checklist run; its answers are records of their own.
     ChecklistRun,
+    /// A fault (arıza kaydı): opened offline by a client, numbered and
+    /// moved through its workflow by the server.
+    Fault,
+    /// One entry of a fault's timeline; clients write notes, one record per
+    /// note, so two people's notes never touch the same record.
+    FaultEvent,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 10] = [
         EntityKind::Site,
         EntityKind::Building,
         EntityKind::Location,
@@ -49,6 +55,8 @@ impl EntityKind {
         EntityKind::Switch,
         EntityKind::ChecklistTemplate,
         EntityKind::ChecklistRun,
+        EntityKind::Fault,
+        EntityKind::FaultEvent,
     ];
 
     /// The wire name (serde's), also used as the `kind` column on the server.
@@ -62,6 +70,8 @@ impl EntityKind {
             EntityKind::Switch => "switch",
             EntityKind::ChecklistTemplate => "checklist_template",
             EntityKind::ChecklistRun => "checklist_run",
+            EntityKind::Fault => "fault",
+            EntityKind::FaultEvent => "fault_event",
         }
     }
 

@@ -24,8 +24,9 @@ use super::{Conflict, Gap, Mutation, RecordKey, RecordState, RejectReason};
 
 /// The version of this wire format. Bump it on any change a deployed client
 /// would misread; the server refuses clients on another version.
-/// Version 2 added checklist templates, runs and answers.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 2 added checklist templates, runs and answers; version 3 faults
+/// and their timeline entries.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How far ahead of the server's clock a client timestamp may be. A tablet
 /// whose clock runs days ahead would otherwise win every later edit.

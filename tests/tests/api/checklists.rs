@@ -32,7 +32,7 @@ pub(crate) fn maintenance() -> Template {
 }
 
 /// A valid answer for any item.
-fn valid_answer(item: &Item) -> Value {
+pub(crate) fn valid_answer(item: &Item) -> Value {
     let hash = |n: u8| format!("{n:02x}").repeat(32);
     match &item.kind {
         ItemKind::YesNo => json!(true),
@@ -74,7 +74,7 @@ fn run_form(template: &Template, camera: &str, status: RunStatus) -> Value {
     })
 }
 
-fn answer(dev: &mut Device, run: Uuid, item: Uuid, value: Value) -> Mutation {
+pub(crate) fn answer(dev: &mut Device, run: Uuid, item: Uuid, value: Value) -> Mutation {
     dev.mutation(START_MS, |_| MutationKind::ChecklistAnswer {
         run_id: run,
         item_id: item,

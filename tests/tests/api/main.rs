@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod checklists;
 mod faults;
+mod faults_sync;
 mod hostile;
 mod inventory;
 mod jobs;

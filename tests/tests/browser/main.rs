@@ -61,14 +61,33 @@
 //!   header's `[data-test=photo-queue]` with `data-pending`, `data-bytes-left`;
 //!   the signature pad `[data-test=signature-canvas]`,
 //!   `[data-test=signature-name]`, `[data-test=signature-save]`,
-//!   `[data-test=signature-done][data-sha256]`.
+//!   `[data-test=signature-done][data-sha256]`;
+//! - faults: `[data-test=nav-faults]`; on a device page
+//!   `[data-test=faults-panel]` with `[data-test=device-fault][data-id]`,
+//!   `[data-test=open-fault]` and `#fault-form` (inputs by name,
+//!   `[data-test=fault-save]`); on `/faults` `#filter-status`,
+//!   `#filter-severity`, `#filter-site` and rows
+//!   `[data-test=fault-row][data-id][data-number][data-status]`; on
+//!   `/faults/:id` `[data-test=fault-title]`,
+//!   `[data-test=fault-status][data-status]`,
+//!   `[data-test=fault-severity][data-severity]`,
+//!   `[data-test=timeline-entry][data-kind][data-unsent]`,
+//!   `[data-test=note-text]`, `[data-test=add-note]`, action buttons
+//!   `[data-test=to-<status>]`, `reassign`, `edit-fault`,
+//!   `[data-test=confirm-action]`, `[data-test=actions-offline]`,
+//!   `[data-test=actions-unsent]`, `[data-test=fault-form-next]`,
+//!   `[data-test=fault-form-state][data-state=missing|in_progress|completed]`,
+//!   `[data-test=start-fault-form]`.
 //!
 //! Modules:
 //! - this file: the harness and the online stories;
 //! - [`offline`]: working with the server stopped, and two offline editors;
 //! - [`scan`]: opening a device from its label's QR code, typed or read
-//!   from a picked image.
+//!   from a picked image;
+//! - [`faults`]: a fault opened offline on a camera with a note, synced,
+//!   then worked online until closing asks for the fault form.
 
+mod faults;
 mod fieldwork;
 mod offline;
 mod scan;
