@@ -11,11 +11,13 @@
 //! - [`users`]: user administration.
 //! - [`photos`]: the resumable photo upload.
 //! - [`sync`]: the offline sync's push and pull.
+//! - [`maintenance`]: the maintenance due list, calendar and schedules.
 
 pub mod auth;
 pub mod cameras;
 pub mod checklists;
 mod devices;
+pub mod maintenance;
 pub mod photos;
 pub mod recorders;
 pub mod sites;
@@ -202,4 +204,12 @@ pub(crate) async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, Api
         .build()
         .map_err(net)?;
     json(send(req).await?).await
+}
+
+/// A `DELETE` whose answer is `204 No Content`.
+pub(crate) async fn delete(path: &str) -> Result<(), ApiFailure> {
+    let req = mutation(Request::delete(&format!("{BASE}{path}")))
+        .build()
+        .map_err(net)?;
+    send(req).await.map(|_| ())
 }

@@ -11,6 +11,7 @@
 //! - [`sync`]: rejected changes and conflicts to resolve.
 //! - [`checklists`]: checklist runs on a device's page and `/runs/:id`.
 //! - [`scan`]: open a device from the QR code on its label.
+//! - [`maintenance`]: maintenance due per site, its calendar, and the schedules.
 
 pub mod checklists;
 pub mod device_edit;
@@ -18,6 +19,7 @@ pub mod devices;
 pub mod history;
 pub mod import;
 pub mod login;
+pub mod maintenance;
 pub mod scan;
 pub mod sites;
 pub mod sync;
