@@ -211,9 +211,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/sync") view=routes::sync::SyncPage/>
                 <Route path=path!("/runs/:id") view=routes::checklists::RunPage/>
                 <Route path=path!("/scan") view=routes::scan::ScanPage/>
-                <Route path=path!("/maintenance") view=routes::maintenance::MaintenancePage/>
-                <Route path=path!("/maintenance/calendar") view=routes::maintenance::CalendarPage/>
-                <Route path=path!("/maintenance/schedules") view=routes::maintenance::SchedulesPage/>
+                <Route path=path!("/maintenance/:tab?") view=routes::maintenance::MaintenancePage/>
             </Routes>
         </main>
     }

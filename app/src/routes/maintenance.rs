@@ -12,9 +12,10 @@
 //! maintenance in a basement sees it done and its next date at once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 
-use gozcu_shared::api_fieldwork::{next_month, parse_month, DueEntry, DueReport};
+use gozcu_shared::api_fieldwork::{
+    next_month, parse_month, DueEntry, DueReport, MaintenanceCalendar,
+};
 use gozcu_shared::checklists::{Run, RunStatus};
 use gozcu_shared::inventory::DeviceKind;
 use gozcu_shared::schedules::{next_due, Schedule, ScheduleTarget, UtcOffset};
@@ -24,7 +25,7 @@ use gozcu_shared::{ErrorCode, FieldError, Lang, Permission};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,11 +48,12 @@ const KINDS: [DeviceKind; 3] = [DeviceKind::Camera, DeviceKind::Recorder, Device
 /// `maintenance_calendar:<YYYY-MM>` (`current` for "this month").
 const DUE_KEPT: &str = "maintenance_due";
 
-/// A server answer as kept on the tablet.
-#[derive(Clone, Serialize, Deserialize)]
-struct Kept<T> {
+/// A server answer as kept on the tablet: the JSON as it came, so that
+/// keeping and reading it back needs no serializer per answer type.
+#[derive(Serialize, Deserialize)]
+struct Kept {
     fetched_ms: i64,
-    value: T,
+    value: Value,
 }
 
 /// What a page shows: a fresh answer, or the kept one when offline.
@@ -62,17 +64,31 @@ struct Shown<T> {
     offline: bool,
 }
 
-/// Asks the server and keeps the answer; without a network, the answer
-/// kept last time. `None` while the user's database is not open yet.
-async fn fresh_or_kept<T>(
+/// Asks the server (`GET /api/v1<path>`) and keeps the answer under
+/// `name`; without a network, the answer kept last time, read as `T`.
+async fn fresh_or_kept<T: DeserializeOwned>(
     name: String,
-    fetch: impl Future<Output = Result<T, ApiFailure>>,
-) -> Result<Shown<T>, ApiFailure>
-where
-    T: Clone + Serialize + DeserializeOwned,
-{
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+) -> Result<Shown<T>, ApiFailure> {
+    let shown = fresh_or_kept_json(name, path, query).await?;
+    Ok(Shown {
+        value: serde_json::from_value(shown.value)
+            .map_err(|e| ApiFailure::Network(e.to_string()))?,
+        fetched_ms: shown.fetched_ms,
+        offline: shown.offline,
+    })
+}
+
+/// The part of [`fresh_or_kept`] that does not depend on the answer's
+/// type, so the app carries it once.
+async fn fresh_or_kept_json(
+    name: String,
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+) -> Result<Shown<Value>, ApiFailure> {
     let store = sync::with_replica(|r| r.store.clone());
-    match fetch.await {
+    match api::maintenance::fetch(path, &query).await {
         Ok(value) => {
             let kept = Kept {
                 fetched_ms: sync::now_ms(),
@@ -93,7 +109,7 @@ where
         }
         Err(ApiFailure::Network(e)) => {
             let kept = match &store {
-                Some(s) => s.kept::<Kept<T>>(&name).await.ok().flatten(),
+                Some(s) => s.kept::<Kept>(&name).await.ok().flatten(),
                 None => None,
             };
             kept.map(|k| Shown {
@@ -214,9 +230,22 @@ fn local_runs(tz: UtcOffset) -> HashMap<(Uuid, Uuid), Local> {
     out
 }
 
-/// `/maintenance`.
+/// `/maintenance/:tab?`: one route for the three pages, which keeps the
+/// router's table (and the wasm) smaller than three routes would.
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
+    let params = use_params_map();
+    move || match params.with(|p| p.get("tab")).as_deref() {
+        None => view! { <DuePage/> }.into_any(),
+        Some("calendar") => view! { <CalendarPage/> }.into_any(),
+        Some("schedules") => view! { <SchedulesPage/> }.into_any(),
+        Some(_) => view! { <p class="empty">{tr(K::NotFoundPage)}</p> }.into_any(),
+    }
+}
+
+/// `/maintenance`.
+#[component]
+fn DuePage() -> impl IntoView {
     let lang = use_lang();
     let ready = store_ready();
     let online = use_sync().status;
@@ -226,7 +255,10 @@ pub fn MaintenancePage() -> impl IntoView {
             if !ready {
                 return None;
             }
-            Some(fresh_or_kept(DUE_KEPT.to_owned(), api::maintenance::due()).await)
+            Some(
+                fresh_or_kept::<DueReport>(DUE_KEPT.to_owned(), api::maintenance::DUE, Vec::new())
+                    .await,
+            )
         }
     });
     // Back online: fetch again rather than keep showing the old copy.
@@ -282,7 +314,7 @@ pub fn MaintenancePage() -> impl IntoView {
                     view! { <p class="alert warn" data-test="maint-no-copy">{t(lang, K::MaintNoCopy)}</p> }.into_any()
                 }
                 Some(Err(e)) => view! { <ErrorBanner error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
-                Some(Ok(shown)) => view! { <DueList shown site start_req can_run=Signal::derive(can_run)/> }.into_any(),
+                Some(Ok(shown)) => view! { <DueList shown site start_req can_run=can_run()/> }.into_any(),
             }
         }}
     }
@@ -293,7 +325,7 @@ fn DueList(
     shown: Shown<DueReport>,
     site: RwSignal<String>,
     start_req: RwSignal<Option<DueEntry>>,
-    can_run: Signal<bool>,
+    can_run: bool,
 ) -> impl IntoView {
     let lang = use_lang();
     let report = StoredValue::new(shown.value);
@@ -405,7 +437,7 @@ fn due_row(
     today: Date,
     lang: Lang,
     start_req: RwSignal<Option<DueEntry>>,
-    can_run: Signal<bool>,
+    can_run: bool,
 ) -> impl IntoView {
     let days = today.to_days() - e.item.due.to_days();
     let when = match days {
@@ -433,24 +465,22 @@ fn due_row(
             .into_any()
         }
         (None, Some(run)) => view! {
-            <A href=format!("/runs/{run}") attr:class="button" attr:data-test="due-continue">{t(lang, K::MaintContinue)}</A>
+            <a href=format!("/runs/{run}") class="button" data-test="due-continue">{t(lang, K::MaintContinue)}</a>
         }
         .into_any(),
         (None, None) => {
             let entry = e.clone();
-            view! {
-                <Show when=move || can_run.get()>
-                    <button type="button" class="primary" data-test="due-start"
-                        disabled=move || start_req.with(Option::is_some)
-                        on:click={
-                            let entry = entry.clone();
-                            move |_| start_req.set(Some(entry.clone()))
-                        }>
-                        {t(lang, K::MaintStart)}
-                    </button>
-                </Show>
-            }
-            .into_any()
+            can_run
+                .then(|| {
+                    view! {
+                        <button type="button" class="primary" data-test="due-start"
+                            disabled=move || start_req.with(Option::is_some)
+                            on:click=move |_| start_req.set(Some(entry.clone()))>
+                            {t(lang, K::MaintStart)}
+                        </button>
+                    }
+                })
+                .into_any()
         }
     };
     let late = days > 0;
@@ -463,7 +493,7 @@ fn due_row(
         <tr data-test="due-row" data-device=e.item.device_id.to_string() data-template=e.item.template_id.to_string()
             data-due=e.item.due.to_string() data-days=days.to_string() class:overdue=late>
             <td>
-                <A href=href>{name}</A>
+                <a href=href>{name}</a>
                 <span class="badge">{kind_label(lang, e.device_kind)}</span>
             </td>
             <td>{title}</td>
@@ -497,7 +527,7 @@ fn date_words(d: Date, lang: Lang, options: &[(&str, &str)]) -> String {
 
 /// `/maintenance/calendar`.
 #[component]
-pub fn CalendarPage() -> impl IntoView {
+fn CalendarPage() -> impl IntoView {
     let lang = use_lang();
     let ready = store_ready();
     // `None`: this month, as the server counts it.
@@ -512,7 +542,10 @@ pub fn CalendarPage() -> impl IntoView {
                 "maintenance_calendar:{}",
                 month.as_deref().unwrap_or("current")
             );
-            Some(fresh_or_kept(name, api::maintenance::calendar(month.as_deref())).await)
+            let query = month.map(|m| ("month", m)).into_iter().collect();
+            Some(
+                fresh_or_kept::<MaintenanceCalendar>(name, api::maintenance::CALENDAR, query).await,
+            )
         }
     });
     let go = move |first: Date| month.set(Some(format!("{:04}-{:02}", first.year, first.month)));
@@ -595,7 +628,7 @@ fn month_grid(
                     view! {
                         <li data-test="cal-item" data-device=e.item.device_id.to_string()
                             class:projected=e.projected class:overdue=overdue>
-                            <A href=href>{e.device_name}</A>
+                            <a href=href>{e.device_name}</a>
                             <span class="small">{title}</span>
                         </li>
                     }
@@ -762,7 +795,7 @@ fn target_text(target: ScheduleTarget, lang: Lang) -> (String, Option<String>) {
 /// `/maintenance/schedules`: everyone may read the rules; those who may
 /// set them (`SchedulesWrite`) get the form, edit and delete.
 #[component]
-pub fn SchedulesPage() -> impl IntoView {
+fn SchedulesPage() -> impl IntoView {
     let lang = use_lang();
     let can_write = can(Permission::SchedulesWrite);
     let rules = LocalResource::new(api::maintenance::schedules);
@@ -808,6 +841,7 @@ pub fn SchedulesPage() -> impl IntoView {
                 {move || {
                     track();
                     let lang = lang.get();
+                    let writer = can_write();
                     match rules.get() {
                         None => view! { <p>{t(lang, K::Loading)}</p> }.into_any(),
                         Some(Err(e)) => view! { <ErrorBanner error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
@@ -835,23 +869,17 @@ pub fn SchedulesPage() -> impl IntoView {
                                             };
                                             view! {
                                                 <tr data-test="rule-row" data-id=id.to_string() data-target=kind data-every=s.every_days.to_string()>
-                                                    <td>{match href {
-                                                        Some(h) => view! { <A href=h>{target}</A> }.into_any(),
-                                                        None => view! { <span>{target}</span> }.into_any(),
-                                                    }}</td>
+                                                    <td><a href=href>{target}</a></td>
                                                     <td>{template_name(s.template_id, lang)}</td>
                                                     <td>{fill(lang, K::MaintEveryN, &[("n", &s.every_days.to_string())])}</td>
                                                     <td>
-                                                        <Show when=can_write>
-                                                            <button type="button" data-test="rule-edit" on:click={
-                                                                let rule = rule.clone();
-                                                                move |_| {
-                                                                    editing.set(Some(rule.clone()));
-                                                                    generation.update(|g| *g += 1);
-                                                                }
+                                                        {writer.then(|| view! {
+                                                            <button type="button" data-test="rule-edit" on:click=move |_| {
+                                                                editing.set(Some(rule.clone()));
+                                                                generation.update(|g| *g += 1);
                                                             }>{t(lang, K::Edit)}</button>
                                                             <button type="button" class="danger" data-test="rule-delete" on:click=move |_| remove(id)>{t(lang, K::Delete)}</button>
-                                                        </Show>
+                                                        })}
                                                     </td>
                                                 </tr>
                                             }

@@ -180,6 +180,28 @@ async fn a_schedule_makes_maintenance_due_and_a_run_moves_it() -> Result<()> {
         .context("the overdue camera on today")?;
         snap(c, "42-maintenance-calendar").await;
 
+        // On a 10-inch tablet held upright the pages do not scroll sideways.
+        c.set_window_size(800, 1200).await?;
+        for (tab, ready) in [
+            ("[data-test=tab-calendar]", "[data-test=cal-grid]"),
+            ("[data-test=tab-due]", "[data-test=due-row]"),
+            ("[data-test=tab-schedules]", "[data-test=rule-row]"),
+        ] {
+            click(c, tab).await?;
+            el(c, ready).await?;
+            let overflow = c
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                    vec![],
+                )
+                .await?;
+            ensure!(overflow.as_i64() == Some(0), "{tab}: {overflow} px too wide");
+        }
+        click(c, "[data-test=tab-calendar]").await?;
+        el(c, &format!("{today_cell} [data-test=cal-item]")).await?;
+        snap(c, "42-maintenance-calendar-tablet").await;
+        c.set_window_size(1280, 900).await?;
+
         // No signal on site: both pages open from the kept copies.
         env.stop_server();
         c.refresh().await?;
