@@ -213,6 +213,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/scan") view=routes::scan::ScanPage/>
                 <Route path=path!("/faults") view=routes::faults::FaultsPage/>
                 <Route path=path!("/faults/:id") view=routes::faults::FaultPage/>
+                <Route path=path!("/maintenance/:tab?") view=routes::maintenance::MaintenancePage/>
             </Routes>
         </main>
     }

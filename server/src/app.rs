@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use anyhow::Context;
+use gozcu_shared::validate::Date;
 use gozcu_shared::Role;
 use uuid::Uuid;
 
@@ -95,6 +96,12 @@ impl App {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Today in the institution's time zone (`Settings::utc_offset`), not
+    /// in UTC: at 01:30 in Turkey it is already the new day.
+    pub fn today(&self) -> Date {
+        self.settings.utc_offset.date_of(self.now_ms())
     }
 
     /// Creates the `admin` account when there are no users yet. Returns the

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use gozcu_shared::schedules::UtcOffset;
 use serde::{Deserialize, Serialize};
 
 /// A string that never shows up in `Debug` output or logs.
@@ -73,6 +74,11 @@ pub struct Settings {
     pub institution: String,
     /// The unit under it (`GOZCU_UNIT`).
     pub unit: String,
+    /// The institution's time zone as a fixed offset from UTC
+    /// (`GOZCU_UTC_OFFSET`, default `+03:00`, Turkey). It decides which
+    /// calendar day "today" is for due maintenance, warranties and report
+    /// dates, and which day a run finished at 01:30 was done on.
+    pub utc_offset: UtcOffset,
 }
 
 impl Default for Settings {
@@ -95,6 +101,7 @@ impl Default for Settings {
             log: "info,sqlx=warn,tower_http=info".into(),
             institution: "T.C. Gözcü Kurumu".into(),
             unit: "Güvenlik Teknolojileri Birimi".into(),
+            utc_offset: UtcOffset::TURKEY,
         }
     }
 }
@@ -155,5 +162,26 @@ mod tests {
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("very-secret-key") && !shown.contains("pw-123456789"));
+    }
+
+    fn from_toml(toml: &str) -> Result<Settings, Box<figment::Error>> {
+        Ok(Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(toml))
+            .extract()?)
+    }
+
+    #[test]
+    fn the_utc_offset_is_read_and_checked() {
+        assert_eq!(Settings::default().utc_offset, UtcOffset::TURKEY);
+        let s = from_toml("utc_offset = \"-05:00\"").unwrap();
+        assert_eq!(s.utc_offset.minutes(), -300);
+        for bad in ["+3", "Europe/Istanbul", "+15:00"] {
+            let e = from_toml(&format!("utc_offset = \"{bad}\"")).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("utc_offset") && text.contains("UTC offset"),
+                "{bad}: {text}"
+            );
+        }
     }
 }

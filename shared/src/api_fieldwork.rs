@@ -370,8 +370,13 @@ pub struct SiteDue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueReport {
-    /// The server's today (UTC), which `overdue_days` counts from.
+    /// Today in the institution's time zone, which `overdue_days` counts
+    /// from.
     pub today: Date,
+    /// That time zone, in minutes east of UTC (180 for Turkey): an app
+    /// showing a kept copy of this report later can tell which day it is
+    /// there, and date a run it completed the way the server will.
+    pub utc_offset_minutes: i32,
     pub from: Option<Date>,
     pub to: Date,
     /// Sites with something due, by name.
@@ -398,6 +403,8 @@ pub struct MaintenanceCalendar {
     /// `YYYY-MM`.
     pub month: String,
     pub today: Date,
+    /// As in [`DueReport::utc_offset_minutes`].
+    pub utc_offset_minutes: i32,
     pub days: Vec<CalendarDay>,
 }
 

@@ -14,6 +14,10 @@
 //! from the last completed run (or from the device's install or creation
 //! date if it was never done), so a run finished late at night does not
 //! shift the next one. The caller passes `today`; nothing here reads a clock.
+//! Which calendar day an instant falls on depends on where one stands: a
+//! run finished at 01:30 in Turkey is finished on that day, not on the UTC
+//! day before it. The institution's [`UtcOffset`] turns instants into days,
+//! on the server and in the app alike.
 //! Retired and planned devices are not maintained: the caller leaves them
 //! out of the device list.
 
@@ -28,6 +32,99 @@ use crate::{ErrorCode, FieldError};
 
 /// Longest interval: ten years, longer than any device lives.
 pub const MAX_EVERY_DAYS: u32 = 3650;
+
+/// A fixed offset from UTC, the institution's time zone ("+03:00" for
+/// Turkey, which has no daylight saving time since 2016). A zone with
+/// daylight saving would need two offsets a year; none of the institutions
+/// this is for has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcOffset {
+    minutes: i32,
+}
+
+impl UtcOffset {
+    pub const UTC: UtcOffset = UtcOffset { minutes: 0 };
+    /// Türkiye saati (TRT), UTC+3 all year.
+    pub const TURKEY: UtcOffset = UtcOffset { minutes: 180 };
+
+    /// An offset in minutes east of UTC, within the offsets in use on
+    /// Earth (−12:00 to +14:00).
+    pub fn from_minutes(minutes: i32) -> Option<UtcOffset> {
+        (-12 * 60..=14 * 60)
+            .contains(&minutes)
+            .then_some(UtcOffset { minutes })
+    }
+
+    pub fn minutes(self) -> i32 {
+        self.minutes
+    }
+
+    /// Parses `+HH:MM` or `-HH:MM` (also `Z` for UTC).
+    pub fn parse(value: &str) -> Result<UtcOffset, ErrorCode> {
+        let v = value.trim();
+        if v == "Z" {
+            return Ok(UtcOffset::UTC);
+        }
+        let bytes = v.as_bytes();
+        let sign = match bytes.first() {
+            Some(b'+') => 1,
+            Some(b'-') => -1,
+            _ => return Err(ErrorCode::Validation),
+        };
+        if bytes.len() != 6 || bytes[3] != b':' {
+            return Err(ErrorCode::Validation);
+        }
+        let num = |s: &str| {
+            (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<i32>().ok())
+                .flatten()
+        };
+        let (Some(h), Some(m)) = (num(&v[1..3]), num(&v[4..6])) else {
+            return Err(ErrorCode::Validation);
+        };
+        if m >= 60 {
+            return Err(ErrorCode::OutOfRange);
+        }
+        UtcOffset::from_minutes(sign * (h * 60 + m)).ok_or(ErrorCode::OutOfRange)
+    }
+
+    /// The calendar day a Unix timestamp (milliseconds) falls on here.
+    pub fn date_of(self, unix_ms: i64) -> Date {
+        Date::from_unix_ms(unix_ms + i64::from(self.minutes) * 60_000)
+    }
+}
+
+impl Default for UtcOffset {
+    fn default() -> UtcOffset {
+        UtcOffset::TURKEY
+    }
+}
+
+impl std::fmt::Display for UtcOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minutes < 0 { '-' } else { '+' };
+        let m = self.minutes.abs();
+        write!(f, "{sign}{:02}:{:02}", m / 60, m % 60)
+    }
+}
+
+/// Written as its `+HH:MM` text, in settings files as on the wire.
+impl Serialize for UtcOffset {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcOffset {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<UtcOffset, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        UtcOffset::parse(&text).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a UTC offset like \"+03:00\" between -12:00 and +14:00"
+            ))
+        })
+    }
+}
 
 /// What a schedule applies to. On the wire `{"device_type": "camera"}` or
 /// `{"device": "<uuid>"}`.
@@ -369,6 +466,64 @@ mod tests {
         assert_eq!(later[0].due, d("2026-10-07"));
         assert_eq!(later[0].overdue_days, -180);
         assert_eq!(later[0].last_completed, Some(today));
+    }
+
+    #[test]
+    fn the_day_of_an_instant_depends_on_the_offset() {
+        // 2026-04-09T22:30:00Z is 01:30 on the 10th in Turkey.
+        let ms = 1_775_773_800_000;
+        assert_eq!(UtcOffset::UTC.date_of(ms), d("2026-04-09"));
+        assert_eq!(UtcOffset::TURKEY.date_of(ms), d("2026-04-10"));
+        assert_eq!(
+            UtcOffset::parse("-05:00").unwrap().date_of(ms),
+            d("2026-04-09")
+        );
+        // Exactly midnight in Turkey is already the new day.
+        let midnight_tr = 1_775_768_400_000; // 2026-04-09T21:00:00Z
+        assert_eq!(UtcOffset::TURKEY.date_of(midnight_tr), d("2026-04-10"));
+        assert_eq!(UtcOffset::TURKEY.date_of(midnight_tr - 1), d("2026-04-09"));
+        // Before 1970 too.
+        assert_eq!(UtcOffset::TURKEY.date_of(-1), d("1970-01-01"));
+    }
+
+    #[test]
+    fn utc_offsets_parse_and_print() {
+        for (text, minutes) in [
+            ("+03:00", 180),
+            ("-03:30", -210),
+            ("+05:45", 345),
+            ("Z", 0),
+            (" +00:00 ", 0),
+            ("+14:00", 840),
+            ("-12:00", -720),
+        ] {
+            let o = UtcOffset::parse(text).unwrap();
+            assert_eq!(o.minutes(), minutes, "{text}");
+            assert_eq!(UtcOffset::parse(&o.to_string()), Ok(o));
+        }
+        assert_eq!(UtcOffset::default().to_string(), "+03:00");
+        for bad in [
+            "",
+            "3",
+            "+3",
+            "+03",
+            "03:00",
+            "+0300",
+            "UTC+3",
+            "+03:0a",
+            "Europe/Istanbul",
+        ] {
+            assert_eq!(UtcOffset::parse(bad), Err(ErrorCode::Validation), "{bad:?}");
+        }
+        for far in ["+15:00", "-13:00", "+03:60"] {
+            assert_eq!(UtcOffset::parse(far), Err(ErrorCode::OutOfRange), "{far:?}");
+        }
+        let json: UtcOffset = serde_json::from_str("\"+03:00\"").unwrap();
+        assert_eq!(json, UtcOffset::TURKEY);
+        assert!(serde_json::from_str::<UtcOffset>("\"+3\"")
+            .unwrap_err()
+            .to_string()
+            .contains("UTC offset"));
     }
 
     #[test]

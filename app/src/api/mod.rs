@@ -12,12 +12,14 @@
 //! - [`photos`]: the resumable photo upload.
 //! - [`sync`]: the offline sync's push and pull.
 //! - [`faults`]: the fault workflow, edits and assignees (online only).
+//! - [`maintenance`]: the maintenance due list, calendar and schedules.
 
 pub mod auth;
 pub mod cameras;
 pub mod checklists;
 mod devices;
 pub mod faults;
+pub mod maintenance;
 pub mod photos;
 pub mod recorders;
 pub mod sites;
@@ -204,4 +206,12 @@ pub(crate) async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, Api
         .build()
         .map_err(net)?;
     json(send(req).await?).await
+}
+
+/// A `DELETE` whose answer is `204 No Content`.
+pub(crate) async fn delete(path: &str) -> Result<(), ApiFailure> {
+    let req = mutation(Request::delete(&format!("{BASE}{path}")))
+        .build()
+        .map_err(net)?;
+    send(req).await.map(|_| ())
 }

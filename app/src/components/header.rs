@@ -70,6 +70,7 @@ pub fn Header() -> impl IntoView {
                     <A href="/import" attr:data-test="nav-import">{tr(K::NavImport)}</A>
                 </Show>
                 <A href="/warranty" attr:data-test="nav-warranty">{tr(K::NavWarranty)}</A>
+                <A href="/maintenance" attr:data-test="nav-maintenance">{tr(K::NavMaintenance)}</A>
                 <A href="/scan" attr:data-test="nav-scan">{tr(K::NavScan)}</A>
                 <Show when=can_users>
                     <A href="/users" attr:data-test="nav-users">{tr(K::NavUsers)}</A>

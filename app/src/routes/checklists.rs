@@ -72,24 +72,10 @@ pub fn RunsPanel(target_kind: TargetKind, target_id: Uuid) -> impl IntoView {
             error.set(Some(t(lang.get_untracked(), K::ChooseTemplate).to_owned()));
             return;
         };
-        let id = sync::new_id();
-        let started = sync::now_ms();
         let navigate = navigate.clone();
         spawn_local(async move {
-            // Where the work was done, when the tablet knows; never waited
-            // for long (the helper gives up quickly in a basement).
-            let gps = crate::photos::gps::current().await;
-            let form = json!({
-                "template_id": template.id,
-                "template_version": template.version,
-                "target_kind": target_kind,
-                "target_id": target_id,
-                "status": RunStatus::InProgress,
-                "started_at_ms": started,
-                "gps": gps,
-            });
-            match sync::save_entity(run_entity(id), &form).await {
-                Ok(_) => navigate(&format!("/runs/{id}"), NavigateOptions::default()),
+            match start_run(&template, target_kind, target_id).await {
+                Ok(id) => navigate(&format!("/runs/{id}"), NavigateOptions::default()),
                 Err(e) => error.set(Some(change_error(&e, lang.get_untracked()))),
             }
         });
@@ -139,7 +125,32 @@ pub fn RunsPanel(target_kind: TargetKind, target_id: Uuid) -> impl IntoView {
     }
 }
 
-fn change_error(e: &ChangeError, lang: Lang) -> String {
+/// Starts a run of the template's given version on a device or site, in
+/// the replica and the outbox (so offline too), and returns its id. The
+/// runs panel and the maintenance due list start runs this way.
+pub async fn start_run(
+    template: &Template,
+    target_kind: TargetKind,
+    target_id: Uuid,
+) -> Result<Uuid, ChangeError> {
+    let id = sync::new_id();
+    let started = sync::now_ms();
+    // Where the work was done, when the tablet knows; never waited for long
+    // (the helper gives up quickly in a basement).
+    let gps = crate::photos::gps::current().await;
+    let form = json!({
+        "template_id": template.id,
+        "template_version": template.version,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "status": RunStatus::InProgress,
+        "started_at_ms": started,
+        "gps": gps,
+    });
+    sync::save_entity(run_entity(id), &form).await.map(|_| id)
+}
+
+pub fn change_error(e: &ChangeError, lang: Lang) -> String {
     match e {
         ChangeError::NotReady => t(lang, K::Loading).to_owned(),
         ChangeError::Store(s) => format!("{}: {s}", t(lang, K::StoreError)),

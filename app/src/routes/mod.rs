@@ -12,6 +12,7 @@
 //! - [`checklists`]: checklist runs on a device's page and `/runs/:id`.
 //! - [`scan`]: open a device from the QR code on its label.
 //! - [`faults`]: a device's faults panel, `/faults` and `/faults/:id`.
+//! - [`maintenance`]: maintenance due per site, its calendar, and the schedules.
 
 pub mod checklists;
 pub mod device_edit;
@@ -20,6 +21,7 @@ pub mod faults;
 pub mod history;
 pub mod import;
 pub mod login;
+pub mod maintenance;
 pub mod scan;
 pub mod sites;
 pub mod sync;

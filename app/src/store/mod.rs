@@ -14,7 +14,9 @@
 //! - `outbox`: [`Mutation`]s by `mutation_id` (a number key, so they sort
 //!   in order and a range deletes everything acknowledged);
 //! - `meta`: the client id, the clock, the replica's epoch and cursor, the
-//!   last sync time and the offline login, one JSON value per key;
+//!   last sync time, the offline login, and copies of server answers kept
+//!   for reading offline (`cache:<name>`, see [`Store::keep`]), one JSON
+//!   value per key;
 //! - `rejections`: [`Rejected`] mutations by `mutation_id`, until dismissed.
 //!
 //! A user change is written with [`Store::record`], which puts the record
@@ -393,6 +395,24 @@ impl Store {
         advance_clock(&meta, clock).await?;
         tx.done().await?;
         Ok(())
+    }
+
+    /// Keeps a copy of a server answer that is not part of the replica
+    /// (the maintenance due list), to show it offline, marked as old.
+    pub async fn keep<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        self.put_meta(&format!("cache:{name}"), value).await
+    }
+
+    /// The copy [`Store::keep`] made, if any. A copy this version of the
+    /// app cannot read any more counts as none.
+    pub async fn kept<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let v = tx
+            .store(META)?
+            .get(JsValue::from_str(&format!("cache:{name}")))
+            .await?;
+        tx.done().await?;
+        Ok(v.and_then(|v| from_js(&v).ok()))
     }
 
     pub async fn set_last_sync(&self, ms: i64) -> Result<()> {

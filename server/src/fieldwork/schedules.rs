@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use gozcu_shared::checklists::Text;
 use gozcu_shared::inventory::DeviceKind;
-use gozcu_shared::schedules::{DeviceForSchedule, Schedule, ScheduleTarget};
+use gozcu_shared::schedules::{DeviceForSchedule, Schedule, ScheduleTarget, UtcOffset};
 use gozcu_shared::validate::Date;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -195,12 +195,14 @@ pub struct MaintainedDevice {
 /// The devices that are maintained — every device not planned or retired —
 /// of one site or all, with the last completed run of each template on
 /// each. Counting starts at the install date when it is known: a camera
-/// registered years after it was mounted is not new.
+/// registered years after it was mounted is not new. Instants become days
+/// in the institution's time zone `tz`.
 pub async fn maintained_devices(
     conn: &mut AnyConnection,
     site: Option<Uuid>,
+    tz: UtcOffset,
 ) -> Result<Vec<MaintainedDevice>, sqlx::Error> {
-    let mut last = last_completed(conn).await?;
+    let mut last = last_completed(conn, tz).await?;
     let mut out = Vec::new();
     for (kind, table) in DEVICE_TABLES {
         let mut sql = format!(
@@ -221,7 +223,7 @@ pub async fn maintained_devices(
             let created = install
                 .as_deref()
                 .and_then(|d| Date::parse(d).ok())
-                .unwrap_or_else(|| Date::from_unix_ms(created_at));
+                .unwrap_or_else(|| tz.date_of(created_at));
             out.push(MaintainedDevice {
                 device: DeviceForSchedule {
                     id,
@@ -237,10 +239,11 @@ pub async fn maintained_devices(
     Ok(out)
 }
 
-/// Device id → template id → the date of its last completed run. A run's
-/// date is the UTC date of its completion, like the server's "today".
+/// Device id → template id → the date of its last completed run: the day
+/// of its completion in the institution's time zone, like "today".
 async fn last_completed(
     conn: &mut AnyConnection,
+    tz: UtcOffset,
 ) -> Result<HashMap<Uuid, BTreeMap<Uuid, Date>>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT target_id, template_id, MAX(completed_at) AS done FROM checklist_runs \
@@ -260,7 +263,7 @@ async fn last_completed(
         let done: i64 = row.try_get("done")?;
         out.entry(target)
             .or_default()
-            .insert(template, Date::from_unix_ms(done));
+            .insert(template, tz.date_of(done));
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@
 //! hundred megabytes for a photo-heavy report, so it runs on a blocking
 //! thread and at most two at a time.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use axum::body::Body;
@@ -19,11 +20,12 @@ use gozcu_shared::checklists::{
 };
 use gozcu_shared::inventory::{Camera, DeviceKind, Recorder, Switch};
 use gozcu_shared::photos::PhotoHash;
+use gozcu_shared::schedules::UtcOffset;
 use gozcu_shared::validate::Date;
 use gozcu_shared::{ErrorCode, FieldError, Lang, Permission};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -247,7 +249,8 @@ fn sample(kind: ReportKind, source: &str) -> Result<Vec<u8>, ReportError> {
                     serial: Some("ÖRNEK-1".into()),
                     mac: None,
                     ip: None,
-                    location: None,
+                    name: Some("Örnek kamera".into()),
+                    location: Some("Örnek saha / A Blok / Giriş".into()),
                     asset_no: None,
                 }],
                 notes: None,
@@ -339,10 +342,10 @@ async fn images(app: &App, hashes: &[String]) -> Images {
     out
 }
 
-fn time_text(ms: i64, lang: Lang) -> String {
-    // Reports are read in Turkey: the time is Turkish time (UTC+3, no DST).
-    let local = ms + 3 * 3600 * 1000;
-    let date = Date::from_unix_ms(local);
+/// A time as the institution's clocks showed it (`Settings::utc_offset`).
+fn time_text(ms: i64, tz: UtcOffset, lang: Lang) -> String {
+    let local = ms + i64::from(tz.minutes()) * 60_000;
+    let date = tz.date_of(ms);
     let minutes = local.rem_euclid(86_400_000) / 60_000;
     let time = format!("{:02}:{:02}", minutes / 60, minutes % 60);
     match lang {
@@ -421,6 +424,7 @@ fn lang_of(p: &LangParam) -> Lang {
 /// The sections, photos and signatures of a run, as the reports print them.
 fn run_content(
     d: &RunDetail,
+    tz: UtcOffset,
     lang: Lang,
 ) -> (
     Vec<Section>,
@@ -444,7 +448,7 @@ fn run_content(
                         signatures.push(Signature {
                             role_label: item.label.get(lang).to_owned(),
                             signer: Some(sig.signer),
-                            signed_at: Some(time_text(sig.signed_at_ms, lang)),
+                            signed_at: Some(time_text(sig.signed_at_ms, tz, lang)),
                             image_sha256: Some(sig.image_sha256),
                         });
                     }
@@ -484,7 +488,7 @@ fn run_content(
                     old: answer_text(item, &a.old, lang),
                     reason: a.reason.clone(),
                     by: a.by.to_string(),
-                    at: time_text(a.at_ms, lang),
+                    at: time_text(a.at_ms, tz, lang),
                 });
             answers.push(Answer {
                 label: item.label.get(lang).to_owned(),
@@ -534,7 +538,7 @@ async fn run_pdf(
     Query(p): Query<LangParam>,
 ) -> AppResult<Response> {
     let lang = lang_of(&p);
-    let today = Date::from_unix_ms(app.now_ms());
+    let today = app.today();
     let mut conn = app.db.pool.acquire().await?;
     let d = run_detail(&mut conn, &ctx, &id).await?;
     if d.run.status != RunStatus::Completed {
@@ -545,7 +549,7 @@ async fn run_pdf(
     }
     let target = target_name(&mut conn, &d).await?;
     drop(conn);
-    let (sections, photos, signatures, hashes) = run_content(&d, lang);
+    let (sections, photos, signatures, hashes) = run_content(&d, app.settings.utc_offset, lang);
     let images = images(&app, &hashes).await;
     let survey = d.template.purpose == Purpose::SiteSurvey;
     let kind = if survey {
@@ -564,7 +568,10 @@ async fn run_pdf(
     drop(conn);
     let header = header(&app, number.clone(), today, lang);
     let technician = d.run.completed_by.clone().unwrap_or_default();
-    let completed_at = d.run.completed_at_ms.map(|t| time_text(t, lang));
+    let completed_at = d
+        .run
+        .completed_at_ms
+        .map(|t| time_text(t, app.settings.utc_offset, lang));
     let bytes = if survey {
         render(
             SurveyReport {
@@ -591,7 +598,7 @@ async fn run_pdf(
                 template_version: d.template.version,
                 target,
                 technician,
-                started_at: time_text(d.run.started_at_ms, lang),
+                started_at: time_text(d.run.started_at_ms, app.settings.utc_offset, lang),
                 completed_at,
                 gps: d.run.gps.map(|g| reports::Gps {
                     lat: g.lat,
@@ -671,6 +678,29 @@ async fn site_devices(
     Ok((site, out))
 }
 
+/// Where each location of a site is, as "Site / Building / Location", by
+/// location id.
+async fn location_paths(
+    conn: &mut AnyConnection,
+    site_id: &Uuid,
+    site: &str,
+) -> AppResult<HashMap<String, String>> {
+    let rows = sqlx::query(
+        "SELECT l.id, b.name, l.name FROM locations l JOIN buildings b ON b.id = l.building_id \
+         WHERE b.site_id = $1",
+    )
+    .bind(site_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let (id, building, location): (String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            Ok((id, format!("{site} / {building} / {location}")))
+        })
+        .collect()
+}
+
 fn text(v: &Value, field: &str) -> Option<String> {
     v.get(field)
         .and_then(Value::as_str)
@@ -697,9 +727,10 @@ async fn handover_pdf(
     let lang = lang_of(&LangParam {
         lang: p.lang.clone(),
     });
-    let today = Date::from_unix_ms(app.now_ms());
+    let today = app.today();
     let mut conn = app.db.pool.acquire().await?;
     let (site, devices) = site_devices(&mut conn, &ctx, &p.site_id, None).await?;
+    let paths = location_paths(&mut conn, &p.site_id, &site).await?;
     let source = template_source(&mut conn, ReportKind::Handover).await?;
     drop(conn);
     let number = {
@@ -728,7 +759,7 @@ async fn handover_pdf(
         location: None,
         handed_over_by: handed_over_by.clone(),
         received_by: received_by.clone(),
-        handed_over_at: time_text(app.now_ms(), lang),
+        handed_over_at: time_text(app.now_ms(), app.settings.utc_offset, lang),
         devices: devices
             .iter()
             .map(|(kind, _, v)| HandoverDevice {
@@ -738,8 +769,14 @@ async fn handover_pdf(
                 serial: text(v, "serial"),
                 mac: text(v, "mac"),
                 ip: text(v, "ip"),
-                location: text(v, "name"),
-                asset_no: text(v, "asset_no"),
+                name: text(v, "name"),
+                // A device not placed yet is known to be at its site.
+                location: Some(
+                    text(v, "location_id")
+                        .and_then(|l| paths.get(&l).cloned())
+                        .unwrap_or_else(|| site.clone()),
+                ),
+                asset_no: text(v, "asset_number"),
             })
             .collect(),
         notes: None,
@@ -787,7 +824,7 @@ async fn labels_pdf(
             )]))
         }
     };
-    let today = Date::from_unix_ms(app.now_ms());
+    let today = app.today();
     let lang = lang_of(&LangParam {
         lang: p.lang.clone(),
     });

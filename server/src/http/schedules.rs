@@ -1,8 +1,9 @@
 //! `/api/v1/schedules` (maintenance every N days per device type or device)
 //! and `/api/v1/maintenance/{due,calendar}` (what is due, per site and per
 //! day). The rules — device rules replace type rules, dates count from the
-//! last completed run — are `gozcu_shared::schedules`; "today" is the
-//! server clock's UTC date.
+//! last completed run — are `gozcu_shared::schedules`; "today", and the
+//! day a run was completed on, are calendar days in the institution's time
+//! zone (`Settings::utc_offset`), never UTC days.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -252,7 +253,8 @@ struct DueInput {
 
 async fn due_input(app: &App, ctx: &Ctx, site: Option<Uuid>) -> AppResult<DueInput> {
     let mut conn = app.db.pool.acquire().await?;
-    let devices = repo::maintained_devices(&mut conn, site)
+    let tz = app.settings.utc_offset;
+    let devices = repo::maintained_devices(&mut conn, site, tz)
         .await?
         .into_iter()
         .filter(|d| ctx.in_scope(&d.device.site_id))
@@ -266,7 +268,7 @@ async fn due_input(app: &App, ctx: &Ctx, site: Option<Uuid>) -> AppResult<DueInp
         .map(|s| s.schedule)
         .collect();
     Ok(DueInput {
-        today: Date::from_unix_ms(app.now_ms()),
+        today: app.today(),
         devices,
         schedules,
         templates: repo::template_names(&mut conn).await?,
@@ -378,6 +380,7 @@ async fn due(
     });
     Ok(Json(DueReport {
         today: input.today,
+        utc_offset_minutes: app.settings.utc_offset.minutes(),
         from,
         to,
         sites,
@@ -430,6 +433,7 @@ async fn calendar(
     Ok(Json(MaintenanceCalendar {
         month: format!("{:04}-{:02}", first.year, first.month),
         today: input.today,
+        utc_offset_minutes: app.settings.utc_offset.minutes(),
         days: days
             .into_iter()
             .map(|(date, items)| CalendarDay { date, items })

@@ -64,7 +64,7 @@ async fn list(
     Query(p): Query<Params>,
 ) -> AppResult<Json<Vec<WarrantyItem>>> {
     let within = i64::from(p.within_days.unwrap_or(90).min(3650));
-    let today = Date::from_unix_ms(app.now_ms());
+    let today = app.today();
     let until = Date::from_days(today.to_days() + within).to_string();
     let acks: HashSet<(String, String, String)> =
         sqlx::query("SELECT kind, device_id, warranty_end FROM warranty_acks")

@@ -176,6 +176,11 @@ pub struct HandoverDevice {
     pub serial: Option<String>,
     pub mac: Option<String>,
     pub ip: Option<String>,
+    /// The device's own name ("Giriş kamerası 2").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where it is: "Site / Building / Location", or the site alone for a
+    /// device not placed in a location.
     pub location: Option<String>,
     /// The institution's fixed-asset (demirbaş) number, where it has one.
     #[serde(default)]

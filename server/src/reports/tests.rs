@@ -174,7 +174,8 @@ fn handover() -> (HandoverReport, Images) {
         serial: Some(format!("SN-İĞ-{n:04}")),
         mac: Some(format!("AC:CB:51:00:00:{n:02X}")),
         ip: Some(format!("10.20.30.{n}")),
-        location: Some("Şişli kapısı, direk 4".into()),
+        name: Some(format!("Kapı kamerası {n}")),
+        location: Some("Işıklar / Şişli kapısı / Direk 4".into()),
         asset_no: Some(format!("DMR-{n}")),
     };
     let report = HandoverReport {
@@ -193,6 +194,7 @@ fn handover() -> (HandoverReport, Images) {
                 serial: None,
                 mac: None,
                 ip: None,
+                name: None,
                 location: None,
                 asset_no: None,
             }])
@@ -215,7 +217,9 @@ fn handover_lists_every_device() {
         "AC:CB:51:00:00:03",
         "10.20.30.1",
         "DS-2CD2143G2-I",
-        "Şişli kapısı, direk 4",
+        "Kapı kamerası 2",
+        "Işıklar / Şişli kapısı / Direk 4",
+        "DMR-3",
         "PoE switch",
         "Toplam cihaz: 4",
         "Şifreler ayrıca teslim edilmemiştir.",

@@ -77,11 +77,27 @@ async fn a_site_hands_over_its_devices_and_prints_labels(backend: Backend) {
     let s = scene(backend).await;
     let (_, site) = s.admin.get(&format!("/api/v1/cameras/{}", s.camera)).await;
     let site = site["site_id"].as_str().unwrap().to_owned();
+    let (st, building) = s
+        .admin
+        .post(
+            "/api/v1/buildings",
+            json!({"site_id": site, "name": "Kuzey Blok"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{building}");
+    let (st, location) = s
+        .admin
+        .post(
+            "/api/v1/locations",
+            json!({"building_id": building["id"], "name": "Otopark çıkışı"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{location}");
     s.admin
         .create_camera(
             &site,
             "Otopark Işıklı",
-            json!({"serial": "ŞĞÜ-0042", "ip": "10.1.1.42"}),
+            json!({"serial": "ŞĞÜ-0042", "ip": "10.1.1.42", "location_id": location["id"], "asset_number": "DMR-77"}),
         )
         .await;
     let path = format!(
@@ -96,10 +112,35 @@ async fn a_site_hands_over_its_devices_and_prints_labels(backend: Backend) {
         "10.1.1.42",
         "Mehmet Öztürk",
         "İlknur Şahin",
-        "Otopark Işıklı",
+        "Cihaz Adı",
+        "DMR-77",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
+    // Each device's row reads: number, kind, name, make / model, serial,
+    // MAC, IP, location. The name has its own column after the kind, and
+    // the location column (the last) says where the device stands: the
+    // whole path for the camera placed in a location, the site for the one
+    // that is not placed.
+    let row = |start: &str| {
+        let at = text
+            .find(start)
+            .unwrap_or_else(|| panic!("{start:?} in:\n{text}"));
+        let rest = &text[at..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        rest[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let placed = row("2 Kamera Otopark Işıklı");
+    assert!(
+        placed.starts_with("2 Kamera Otopark Işıklı Hikvision")
+            && placed.ends_with("ŞĞÜ-0042 — 10.1.1.42 Rektörlük / Kuzey Blok / Otopark çıkışı"),
+        "{placed}"
+    );
+    let unplaced = row("1 Kamera Giriş");
+    assert!(
+        unplaced.starts_with("1 Kamera Giriş Hikvision") && unplaced.ends_with("— Rektörlük"),
+        "{unplaced}"
+    );
     let (st, kind, pdf) = s
         .tech
         .get_bytes(&format!(

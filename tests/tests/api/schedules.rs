@@ -9,12 +9,14 @@ use uuid::Uuid;
 
 use crate::faults::{ensure_template, insert_run, Run};
 use crate::support::{field_codes, scalar, Backend, Client, TestApp};
+use gozcu_shared::schedules::UtcOffset;
 
 both!(
     type_rules_device_overrides_and_the_due_list,
     completing_a_run_moves_the_due_date,
     calendar_groups_by_day,
-    schedule_validation_and_scope
+    schedule_validation_and_scope,
+    today_is_the_institutions_day_not_utc
 );
 
 const DAY: i64 = 86_400_000;
@@ -631,4 +633,93 @@ async fn schedule_validation_and_scope(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let _ = (f.k2, f.k5, f.dogu);
+}
+
+/// At 01:30 in Turkey (22:30 UTC the evening before) it is already the new
+/// day: for what is overdue, for the day a run was done on, for a device
+/// registered then, for warranties. A server configured for UTC sees the
+/// same instants on the day before.
+async fn today_is_the_institutions_day_not_utc(backend: Backend) {
+    const HALF_PAST_TEN_PM: i64 = 22 * 3_600_000 + 30 * 60_000;
+    // (configured offset, the day it is at 2026-11-23T22:30Z there)
+    for (offset, today, next_k1, overdue_nvr, warranty_days) in [
+        (None, "2026-11-24", "2027-05-23", 24, 0),
+        (Some("+00:00"), "2026-11-23", "2027-05-22", 23, 1),
+    ] {
+        let t = TestApp::spawn_with(backend, |s| {
+            if let Some(o) = offset {
+                s.utc_offset = UtcOffset::parse(o).unwrap();
+            }
+        })
+        .await;
+        t.clock.advance_ms(HALF_PAST_TEN_PM);
+        let admin = t.admin().await;
+        let f = fleet(&t, &admin).await;
+        admin
+            .create_camera(
+                &f.merkez,
+                "K-6",
+                json!({"status": "installed", "warranty_end": "2026-11-24"}),
+            )
+            .await;
+
+        let report = due(&admin, "").await;
+        assert_eq!(report["today"], today, "{offset:?}");
+        assert_eq!(
+            report["utc_offset_minutes"],
+            if offset.is_none() { 180 } else { 0 }
+        );
+        assert_eq!(report["sites"][0]["items"][0]["device_name"], "NVR-D");
+        assert_eq!(
+            report["sites"][0]["items"][0]["overdue_days"], overdue_nvr,
+            "{offset:?}"
+        );
+        let (_, cal) = admin.get("/api/v1/maintenance/calendar").await;
+        assert_eq!(cal["today"], today);
+        assert_eq!(
+            cal["days"][0]["date"], today,
+            "overdue work is planned for today"
+        );
+
+        // A run finished now was done "today", and the next one counts from it.
+        let now = t.app.now_ms();
+        insert_run(
+            &t,
+            run(
+                CAMERA_MAINTENANCE,
+                "maintenance",
+                "camera",
+                &f.k1,
+                &f.merkez,
+                Some(now),
+            ),
+        )
+        .await;
+        let later = due(&admin, &format!("?site_id={}&to=2027-06-30", f.merkez)).await;
+        let items = later["sites"][0]["items"].as_array().unwrap();
+        let k1 = items
+            .iter()
+            .find(|i| i["device_id"] == f.k1.as_str())
+            .unwrap();
+        assert_eq!(
+            (&k1["last_completed"], &k1["due"]),
+            (&json!(today), &json!(next_k1))
+        );
+        // K-5 was registered now, without an install date: counted from today.
+        let k5 = items
+            .iter()
+            .find(|i| i["device_id"] == f.k5.as_str())
+            .unwrap();
+        assert_eq!(k5["due"], next_k1, "{offset:?}");
+
+        let (s, w) = admin.get("/api/v1/warranty?within_days=30").await;
+        assert_eq!(s, StatusCode::OK, "{w}");
+        let k6 = w
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == "K-6")
+            .unwrap();
+        assert_eq!(k6["days_left"], warranty_days, "{offset:?}");
+    }
 }

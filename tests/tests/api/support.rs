@@ -100,6 +100,12 @@ pub const START_MS: i64 = 1_795_392_000_000;
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server whose settings `configure` changes first (a time zone, a
+    /// limit).
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir =
             std::env::temp_dir().join(format!("gozcu-test-{}", uuid::Uuid::new_v4().simple()));
         let database_url = match backend {
@@ -114,6 +120,8 @@ impl TestApp {
             max_body_bytes: 64 * 1024,
             ..Settings::default()
         };
+        let mut settings = settings;
+        configure(&mut settings);
         let clock = FakeClock::new(START_MS);
         let app = App::open(settings, Arc::new(clock.clone()))
             .await

@@ -11,10 +11,10 @@ use super::offline::{controlled_by_service_worker, rest, rows, sync_now, synced}
 use super::{click, el, login, run, seed_cameras, snap, until, Env, TempDir};
 
 /// The built-in camera maintenance template (`shared::checklists::builtin`).
-const CAMERA_MAINTENANCE: &str = "3fb66ba3-42e8-5173-bc4b-87ff5acd44a3";
+pub(super) const CAMERA_MAINTENANCE: &str = "3fb66ba3-42e8-5173-bc4b-87ff5acd44a3";
 
 /// A small JPEG photo of a camera, written where the file input can take it.
-fn photo_file(dir: &TempDir) -> Result<std::path::PathBuf> {
+pub(super) fn photo_file(dir: &TempDir) -> Result<std::path::PathBuf> {
     let mut img = image::RgbImage::new(640, 480);
     for (x, y, p) in img.enumerate_pixels_mut() {
         *p = image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]);
@@ -111,6 +111,31 @@ async fn answer_item(c: &Client, id: &str, kind: &str, photo: &str) -> Result<()
     }
 }
 
+/// Answers every item of the open run's page as it appears (answers
+/// reveal conditional ones); returns the ids of the items answered.
+pub(super) async fn answer_every_item(
+    c: &Client,
+    photo: &str,
+) -> Result<std::collections::HashSet<String>> {
+    let mut done = std::collections::HashSet::new();
+    loop {
+        let todo: Vec<(String, String)> = items(c)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| !done.contains(id))
+            .collect();
+        if todo.is_empty() {
+            return Ok(done);
+        }
+        for (id, kind) in todo {
+            answer_item(c, &id, &kind, photo)
+                .await
+                .with_context(|| format!("answering {kind} item {id}"))?;
+            done.insert(id);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_maintenance_checklist_done_offline_prints_after_sync() -> Result<()> {
     run("fieldwork_offline_run", async |env: &Env| {
@@ -163,24 +188,7 @@ async fn a_maintenance_checklist_done_offline_prints_after_sync() -> Result<()> 
             .trim_start_matches("/runs/")
             .to_owned();
 
-        // Answer every item as it appears (answers reveal conditional ones).
-        let mut done = std::collections::HashSet::new();
-        loop {
-            let todo: Vec<(String, String)> = items(c)
-                .await?
-                .into_iter()
-                .filter(|(id, _)| !done.contains(id))
-                .collect();
-            if todo.is_empty() {
-                break;
-            }
-            for (id, kind) in todo {
-                answer_item(c, &id, &kind, &photo)
-                    .await
-                    .with_context(|| format!("answering {kind} item {id}"))?;
-                done.insert(id);
-            }
-        }
+        let done = answer_every_item(c, &photo).await?;
         snap(c, "30-offline-run").await;
         click(c, "[data-test=complete-run]").await?;
         el(c, "[data-test=run-status][data-status=completed]")

@@ -78,6 +78,20 @@
 //!   `[data-test=actions-unsent]`, `[data-test=fault-form-next]`,
 //!   `[data-test=fault-form-state][data-state=missing|in_progress|completed]`,
 //!   `[data-test=start-fault-form]`.
+//! - maintenance: `[data-test=nav-maintenance]`, tabs `[data-test=tab-due]`,
+//!   `tab-calendar`, `tab-schedules`; due list `#maint-site`,
+//!   `[data-test=due-site][data-site=<name>]`, rows `[data-test=due-row]`
+//!   (`data-device`, `data-template`, `data-due`, `data-days` = days
+//!   overdue, negative for days left) with `[data-test=due-start]`,
+//!   `due-continue`, `[data-test=due-done][data-done][data-next]`,
+//!   `[data-test=maint-nothing]`, `[data-test=maint-refresh]`; offline
+//!   `[data-test=maint-offline][data-as-of]`, `[data-test=maint-no-copy]`;
+//!   calendar `[data-test=cal-month][data-month]`, `cal-prev`, `cal-next`,
+//!   `[data-test=cal-day][data-date][data-today]` holding
+//!   `[data-test=cal-item][data-device]`; rules `#rule-form` (inputs by
+//!   name: `device_kind`, `site_id`, `target`, `template_id`, `every_days`),
+//!   `[data-test=rule-save]`, rows `[data-test=rule-row]` (`data-id`,
+//!   `data-target`, `data-every`) with `rule-edit`, `rule-delete`.
 //!
 //! Modules:
 //! - this file: the harness and the online stories;
@@ -85,10 +99,15 @@
 //! - [`scan`]: opening a device from its label's QR code, typed or read
 //!   from a picked image;
 //! - [`faults`]: a fault opened offline on a camera with a note, synced,
-//!   then worked online until closing asks for the fault form.
+//!   then worked online until closing asks for the fault form;
+//! - [`fieldwork`]: a maintenance checklist done offline, synced, printed;
+//! - [`maintenance`]: a schedule made in the app, the due list, a
+//!   maintenance started from it and completed, the next date; the due
+//!   list and calendar shown offline from the kept copy.
 
 mod faults;
 mod fieldwork;
+mod maintenance;
 mod offline;
 mod scan;
 
