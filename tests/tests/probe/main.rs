@@ -42,8 +42,8 @@ fn with_login(url: &str, password: &str) -> ProbeTarget {
     ProbeTarget::parse(url, Some(USER.into()), Some(Secret::new(password))).unwrap()
 }
 
-async fn run(target: &ProbeTarget, options: &ProbeOptions) -> ProbeReport {
-    let report = probe(target, options, &SystemClock).await;
+async fn run(target: ProbeTarget, options: &ProbeOptions) -> ProbeReport {
+    let report = probe(&target, options, &SystemClock).await;
     let debug = format!("{report:?}");
     assert!(!debug.contains(PASSWORD), "password in the report: {debug}");
     report
@@ -97,12 +97,12 @@ async fn healthy_h264_mounts_of_different_sizes_rates_and_gops() {
     let Some(gst) = peers::gst() else { return };
     let options = options();
     let (a, b, c, high, shared, recorded) = tokio::join!(
-        run(&target(&gst.url("/h264-640x360-25")), &options),
-        run(&target(&gst.url("/h264-1280x720-15")), &options),
-        run(&target(&gst.url("/h264-320x240-5")), &options),
-        run(&target(&gst.url("/h264-high-800x600-10")), &options),
-        run(&target(&gst.url("/shared-h264-640x360")), &options),
-        run(&target(&gst.url("/recorded")), &options),
+        run(target(&gst.url("/h264-640x360-25")), &options),
+        run(target(&gst.url("/h264-1280x720-15")), &options),
+        run(target(&gst.url("/h264-320x240-5")), &options),
+        run(target(&gst.url("/h264-high-800x600-10")), &options),
+        run(target(&gst.url("/shared-h264-640x360")), &options),
+        run(target(&gst.url("/recorded")), &options),
     );
     expect_h264(&a, 640, 360, 25.0);
     assert_eq!(a.profile.as_deref(), Some("Constrained Baseline"));
@@ -130,7 +130,7 @@ async fn h265_is_reported_with_its_parameters() {
         println!("skipped: no x265enc");
         return;
     }
-    let report = run(&target(&gst.url("/h265-640x360-25")), &options()).await;
+    let report = run(target(&gst.url("/h265-640x360-25")), &options()).await;
     expect(&report, ProbeOutcome::Ok);
     assert_eq!(report.codec.as_deref(), Some("h265"));
     assert_eq!(report.profile.as_deref(), Some("Main"));
@@ -151,11 +151,11 @@ async fn digest_and_basic_authentication() {
     let basic = format!("rtsp://127.0.0.1:{}/basic", gst.basic_port);
     let options = options();
     let (digest_ok, digest_wrong, digest_none, basic_ok, basic_wrong) = tokio::join!(
-        run(&with_login(&digest, PASSWORD), &options),
-        run(&with_login(&digest, "wrong-password"), &options),
-        run(&target(&digest), &options),
-        run(&with_login(&basic, PASSWORD), &options),
-        run(&with_login(&basic, "wrong-password"), &options),
+        run(with_login(&digest, PASSWORD), &options),
+        run(with_login(&digest, "wrong-password"), &options),
+        run(target(&digest), &options),
+        run(with_login(&basic, PASSWORD), &options),
+        run(with_login(&basic, "wrong-password"), &options),
     );
     expect_h264(&digest_ok, 640, 360, 25.0);
     expect_h264(&basic_ok, 320, 240, 10.0);
@@ -177,8 +177,8 @@ async fn audio_only_is_no_video_and_a_wrong_path_is_a_protocol_error() {
     let Some(gst) = peers::gst() else { return };
     let options = options();
     let (audio, missing) = tokio::join!(
-        run(&target(&gst.url("/audio")), &options),
-        run(&target(&gst.url("/no-such-stream")), &options),
+        run(target(&gst.url("/audio")), &options),
+        run(target(&gst.url("/no-such-stream")), &options),
     );
     expect(&audio, ProbeOutcome::NoVideo);
     assert!(
@@ -204,14 +204,14 @@ async fn silent_garbage_http_closed_blackhole_and_unroutable_peers() {
     let options = options();
     let started = Instant::now();
     let (silent_r, garbage_r, http_r, closed_r, blackhole_r, unroutable_r) = tokio::join!(
-        run(&target(&addr_url(silent, "/live")), &options),
-        run(&target(&addr_url(garbage, "/live")), &options),
-        run(&target(&addr_url(http, "/live")), &options),
-        run(&target(&addr_url(closed, "/live")), &options),
-        run(&target(&addr_url(blackhole.addr, "/live")), &options),
+        run(target(&addr_url(silent, "/live")), &options),
+        run(target(&addr_url(garbage, "/live")), &options),
+        run(target(&addr_url(http, "/live")), &options),
+        run(target(&addr_url(closed, "/live")), &options),
+        run(target(&addr_url(blackhole.addr, "/live")), &options),
         // The broadcast address has no route for TCP: the kernel answers
         // "network is unreachable" at once, and no packet leaves.
-        run(&target("rtsp://255.255.255.255:554/live"), &options),
+        run(target("rtsp://255.255.255.255:554/live"), &options),
     );
     // Everything ran side by side: the slowest is one request time limit.
     assert!(
@@ -263,9 +263,9 @@ async fn a_camera_that_drops_mid_stream_or_sends_a_broken_picture() {
     let corrupter = peers::proxy(upstream, Mischief::CorruptVideo).await;
     let options = options();
     let (dropped, corrupt, unsupported) = tokio::join!(
-        run(&target(&addr_url(dropper, "/h264-640x360-25")), &options),
-        run(&target(&addr_url(corrupter, "/h264-640x360-25")), &options),
-        run(&target(&gst.url("/h264-444")), &options),
+        run(target(&addr_url(dropper, "/h264-640x360-25")), &options),
+        run(target(&addr_url(corrupter, "/h264-640x360-25")), &options),
+        run(target(&gst.url("/h264-444")), &options),
     );
     expect(&dropped, ProbeOutcome::ProtocolError);
     assert!(
@@ -304,8 +304,8 @@ async fn slow_peers_a_far_camera_works_a_trickling_one_times_out() {
     let options = options();
     let started = Instant::now();
     let (far_r, trickle_r) = tokio::join!(
-        run(&target(&addr_url(far, "/h264-320x240-5")), &options),
-        run(&target(&addr_url(trickle, "/h264-320x240-5")), &options),
+        run(target(&addr_url(far, "/h264-320x240-5")), &options),
+        run(target(&addr_url(trickle, "/h264-320x240-5")), &options),
     );
     expect(&far_r, ProbeOutcome::Ok);
     assert!(
@@ -330,7 +330,7 @@ async fn a_hung_peer_never_holds_up_another_probe_or_outlives_the_total_limit() 
     };
     let hung = target(&addr_url(silent, "/live"));
     let started = Instant::now();
-    let report = run(&hung, &patient).await;
+    let report = run(hung.clone(), &patient).await;
     let took = started.elapsed();
     expect(&report, ProbeOutcome::Timeout);
     assert!(
@@ -358,7 +358,7 @@ async fn a_hung_peer_never_holds_up_another_probe_or_outlives_the_total_limit() 
         })
         .collect();
     let started = Instant::now();
-    let report = run(&healthy, &options()).await;
+    let report = run(healthy, &options()).await;
     expect(&report, ProbeOutcome::Ok);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -378,10 +378,29 @@ async fn the_clock_offset_follows_the_camera_clock() {
     // machine's real clock) then looks ten seconds behind.
     let real = SystemClock;
     let ahead = FakeClock::new(gozcu_server::clock::Clock::now_ms(&real) + 10_000);
-    let report = probe(&target(&gst.url("/h264-640x360-25")), &options(), &ahead).await;
-    expect(&report, ProbeOutcome::Ok);
-    let offset = report.clock_offset_ms.unwrap();
-    assert!((-10_600..=-9_400).contains(&offset), "{report:#?}");
+    let url = gst.url("/h264-320x240-5");
+    // A short window sees no RTCP sender report (GStreamer sends the first
+    // one 1–4 s into the session): the offset comes from the Date header,
+    // to within half a second. A 4 s window sees one: milliseconds.
+    let long = ProbeOptions {
+        window: Duration::from_secs(4),
+        ..options()
+    };
+    let short = ProbeOptions {
+        window: Duration::from_millis(200),
+        ..options()
+    };
+    let camera = target(&url);
+    let (from_date, from_report) = tokio::join!(
+        probe(&camera, &short, &ahead),
+        probe(&camera, &long, &ahead),
+    );
+    expect(&from_date, ProbeOutcome::Ok);
+    let offset = from_date.clock_offset_ms.unwrap();
+    assert!((-10_600..=-9_400).contains(&offset), "{from_date:#?}");
+    expect(&from_report, ProbeOutcome::Ok);
+    let offset = from_report.clock_offset_ms.unwrap();
+    assert!((-10_100..=-9_900).contains(&offset), "{from_report:#?}");
 }
 
 #[tokio::test]
@@ -442,8 +461,13 @@ struct Run {
 }
 
 /// Runs `gozcu probe ARGS…` with the camera password in the environment
-/// (or not), off the async runtime.
-async fn cli(bin: &Path, args: &[&str], password: Option<&str>) -> Run {
+/// (or not), off the async runtime. The command is built before the
+/// future is returned, so the arguments may be temporaries.
+fn cli(
+    bin: &Path,
+    args: &[&str],
+    password: Option<&str>,
+) -> impl std::future::Future<Output = Run> + 'static {
     let mut cmd = Command::new(bin);
     cmd.arg("probe")
         .args(args)
@@ -451,21 +475,23 @@ async fn cli(bin: &Path, args: &[&str], password: Option<&str>) -> Run {
     if let Some(pw) = password {
         cmd.env("GOZCU_CAMERA_PASSWORD", pw);
     }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
-        "the password leaked: {} {}",
-        run.stdout,
-        run.stderr
-    );
-    run
+    async move {
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(
+            !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
+            "the password leaked: {} {}",
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
 }
 
 const KEYS: [&str; 12] = [
