@@ -652,3 +652,73 @@ fn every_outcome_has_a_test_here() {
         );
     }
 }
+
+/// The recorded mount is for the recorder checks to come, which play back
+/// from a point in time: a PLAY with a `Range` must be honoured.
+#[tokio::test]
+async fn the_recorded_mount_seeks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(gst) = peers::gst() else { return };
+    let url = gst.url("/recorded");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", gst.port))
+        .await
+        .unwrap();
+    let mut session = String::new();
+    let mut buf = Vec::new();
+    let mut ask = async |request: String| -> String {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // Answers to DESCRIBE/SETUP/PLAY come before any media.
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+                let body = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .map_or(0, |n| n.trim().parse::<usize>().unwrap());
+                while buf.len() < end + 4 + body {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                buf.drain(..end + 4 + body);
+                return head;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    let describe = ask(format!(
+        "DESCRIBE {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n"
+    ))
+    .await;
+    assert!(describe.starts_with("RTSP/1.0 200"), "{describe}");
+    let setup = ask(format!(
+        "SETUP {url}/stream=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+    ))
+    .await;
+    assert!(setup.starts_with("RTSP/1.0 200"), "{setup}");
+    session.push_str(
+        setup
+            .lines()
+            .find_map(|l| l.strip_prefix("Session: "))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
+    let play = ask(format!(
+        "PLAY {url} RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\nRange: npt=5.000-\r\n\r\n"
+    ))
+    .await;
+    assert!(play.starts_with("RTSP/1.0 200"), "{play}");
+    // The server starts at the key frame at or before the point asked for.
+    let start: f64 = play
+        .lines()
+        .find_map(|l| l.strip_prefix("Range: npt="))
+        .and_then(|r| r.split('-').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no npt range in {play}"));
+    assert!((4.0..=5.0).contains(&start), "PLAY answered {play}");
+}
