@@ -86,13 +86,15 @@ pub async fn open(
     let codec = match encoding.as_str() {
         "h264" => Codec::H264,
         "h265" => Codec::H265,
-        other => return Err(Failure::new(
-            ProbeOutcome::NoVideo,
-            Step::Describe,
-            format!(
+        other => {
+            return Err(Failure::new(
+                ProbeOutcome::NoVideo,
+                Step::Describe,
+                format!(
                 "the video stream is {other}, which the probe does not read (only H.264 and H.265)"
             ),
-        )),
+            ))
+        }
     };
     found.declared_fps = stream
         .framerate()
