@@ -383,3 +383,40 @@ fn probe_text(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_help_states_the_real_defaults() {
+        // `gozcu probe --help` writes the defaults into the flag texts
+        // ("[default: 2]"), because the flags are optional so that the
+        // library's defaults apply; this keeps the two in step.
+        let d = crate::probe::ProbeOptions::default();
+        let secs = |x: std::time::Duration| x.as_secs_f64();
+        assert_eq!(
+            (
+                secs(d.window),
+                secs(d.connect_timeout),
+                secs(d.request_timeout),
+                secs(d.first_frame_timeout),
+                secs(d.total_timeout)
+            ),
+            (2.0, 3.0, 5.0, 10.0, 25.0)
+        );
+    }
+
+    #[test]
+    fn seconds_are_checked() {
+        assert_eq!(
+            parse_seconds("0.5"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(parse_seconds("0"), Ok(std::time::Duration::ZERO));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("99999").is_err());
+    }
+}
