@@ -337,8 +337,9 @@ async fn a_hung_peer_never_holds_up_another_probe_or_outlives_the_total_limit() 
         report.error.as_deref().unwrap().starts_with("probe:"),
         "{report:#?}"
     );
+    // Far below the 60 s request limit, with room for a loaded CI machine.
     assert!(
-        took >= Duration::from_millis(800) && took < Duration::from_millis(1500),
+        took >= Duration::from_millis(800) && took < Duration::from_millis(3000),
         "{took:?}"
     );
 
@@ -381,9 +382,9 @@ async fn the_clock_offset_follows_the_camera_clock() {
     let url = gst.url("/h264-320x240-5");
     // A short window sees no RTCP sender report (GStreamer sends the first
     // one 1–4 s into the session): the offset comes from the Date header,
-    // to within half a second. A 4 s window sees one: milliseconds.
+    // to within half a second. A 5 s window sees one: milliseconds.
     let long = ProbeOptions {
-        window: Duration::from_secs(4),
+        window: Duration::from_secs(5),
         ..options()
     };
     let short = ProbeOptions {
