@@ -36,6 +36,7 @@ process that started it, whatever way that process ends (by hand:
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -225,6 +226,9 @@ def main():
         flush=True,
     )
     loop.run()
+    if args.workdir is None:
+        # The recorded file lived in a folder of our own making.
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
