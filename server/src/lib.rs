@@ -16,6 +16,8 @@
 //! - [`fieldwork`]: faults with their timeline, maintenance schedules and the due list (docs/faults.md).
 //! - [`reports`]: PDF reports (survey, hand-over, checklist run) and QR label
 //!   sheets typeset with typst; pure, with no database access.
+//! - [`probe`]: the RTSP camera probe — connect, describe, play, decode the
+//!   first key frame, measure (docs/probe.md).
 //! - [`http`]: the axum router, built from one route table that also drives the
 //!   permission checks and the OpenAPI document.
 //! - [`app`]: [`app::App`], the state every handler shares, and start-up.
@@ -34,5 +36,6 @@ pub mod http;
 pub mod inventory;
 pub mod jobs;
 pub mod photos;
+pub mod probe;
 pub mod reports;
 pub mod sync;

@@ -17,6 +17,7 @@
 //! - [`checklists`]: checklist templates, answer values, conditional items, completion and amendments.
 //! - [`faults`]: fault severities, the status workflow and the checks on a new fault.
 //! - [`schedules`]: maintenance every N days per device type or device, and the due list.
+//! - [`probe`]: what a camera probe reports — its outcome and figures (docs/probe.md).
 
 pub mod api;
 pub mod api_fieldwork;
@@ -28,6 +29,7 @@ pub mod faults;
 pub mod i18n;
 pub mod inventory;
 pub mod photos;
+pub mod probe;
 pub mod roles;
 pub mod schedules;
 pub mod sync;

@@ -16,7 +16,10 @@
 //!   origin, as the PWA's replica writes it), against `localStorage` for the
 //!   same records and against one transaction per record; skipped with a
 //!   message when Chromium or chromedriver is missing;
-//! - the gzipped size of the PWA's wasm, against its 600 KB budget.
+//! - the gzipped size of the PWA's wasm, against its 600 KB budget;
+//! - the camera probe: time to the first decoded frame against ffmpeg, and
+//!   probes per second over 200 loopback cameras (`bench_probe`; also run
+//!   alone by `cargo xtask bench probe`).
 
 use std::{
     fmt::Write as _,
@@ -84,6 +87,8 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
         // sqlite3 is the reference for the SQLite import.
         // imagemagick is the reference for the browser's photo downscale.
         install::debian_packages(&["postgresql", "sqlite3", "imagemagick"])?;
+        // GStreamer's RTSP server and ffmpeg for the camera probe.
+        install::debian_packages(crate::bench_probe::PACKAGES)?;
         install::pwa_tools(root)
     })?;
     let pwa = stages.run("build PWA", || pwa::build(root, &tools))?;
@@ -130,8 +135,16 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
         }))
     })?;
 
+    let probe = stages.run("benchmark camera probe", || {
+        Ok(crate::bench_probe::run(root).map_err(|e| {
+            eprintln!("warning: camera probe benchmark: {e:#}");
+            format!("{e:#}")
+        }))
+    })?;
+
     let report = Report {
         photos,
+        probe,
         load_before,
         backends: vec![sqlite, postgres],
         indexeddb,
@@ -145,6 +158,37 @@ fn bench_stages(root: &Path, stages: &mut Stages) -> Result<()> {
     fs::write(&path, markdown).with_context(|| format!("writing {}", path.display()))?;
     println!("written to {}", path.display());
     Ok(())
+}
+
+/// `cargo xtask bench probe`: only the camera probe benchmark, written into
+/// its own section of `docs/benchmarks.md` so the other figures stay as
+/// they were measured.
+pub fn bench_probe() -> Result<ExitCode> {
+    util::handle_ctrl_c()?;
+    let root = util::root();
+    let mut stages = Stages::default();
+    let result = (|| {
+        stages.run("install prerequisites", || {
+            install::debian_packages(crate::bench_probe::PACKAGES)
+        })?;
+        let bench = stages.run("benchmark camera probe", || crate::bench_probe::run(&root))?;
+        println!("\n{}", bench.console());
+        let path = root.join(RESULTS_FILE);
+        let existing = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+        let section = format!(
+            "{}\nMeasured on {} (UTC), commit {}, {}.\n",
+            bench.markdown(),
+            today(),
+            describe_commit(&root),
+            machine()
+        );
+        fs::write(&path, crate::bench_probe::splice(&existing, &section))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("written to {}", path.display());
+        Ok(())
+    })();
+    stages.print_summary(result.is_ok());
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// One camera CSV with unique serials, IPs and MACs, so that the import is
@@ -1451,6 +1495,8 @@ struct Report {
     photos: Result<crate::bench_photos::PhotoBench, String>,
     /// The PDF report benchmark, or why it is missing.
     reports: Result<crate::bench_reports::ReportBench, String>,
+    /// The camera probe benchmark, or why it is missing.
+    probe: Result<crate::bench_probe::ProbeBench, String>,
     wasm_bytes: u64,
     wasm_gz_bytes: u64,
 }
@@ -1653,6 +1699,12 @@ impl Report {
                 let _ = writeln!(out, "PDF reports: not measured ({})", one_line(e));
             }
         }
+        match &self.probe {
+            Ok(p) => out.push_str(&p.console()),
+            Err(e) => {
+                let _ = writeln!(out, "camera probe: not measured ({})", one_line(e));
+            }
+        }
         for r in self.rows() {
             let _ = writeln!(
                 out,
@@ -1772,6 +1824,18 @@ impl Report {
             Ok(p) => md.push_str(&p.markdown()),
             Err(e) => {
                 let _ = writeln!(md, "Photo downscale: not measured ({}).", one_line(e));
+            }
+        }
+        md.push('\n');
+        match &self.probe {
+            Ok(p) => md.push_str(&p.markdown()),
+            Err(e) => {
+                let _ = writeln!(
+                    md,
+                    "{}\n\nNot measured ({}).",
+                    crate::bench_probe::HEADING,
+                    one_line(e)
+                );
             }
         }
         md

@@ -12,6 +12,7 @@
 
 mod bench;
 mod bench_photos;
+mod bench_probe;
 mod bench_reports;
 mod install;
 mod postgres;
@@ -33,12 +34,25 @@ commands:
   run [ARGS…]    build the PWA and the release server, then run `gozcu serve [ARGS…]`
   pwa            only build the PWA into target/dist
   bench          measure the performance targets and write docs/benchmarks.md
+  bench probe    only the camera probe benchmark (its section of docs/benchmarks.md)
 ";
 
 /// Debian packages the test suite needs: the PostgreSQL server for the
 /// PostgreSQL half of the API tests, Chromium and its driver for the browser
-/// tests.
-const TEST_PACKAGES: &[&str] = &["postgresql", "chromium", "chromium-driver"];
+/// tests, GStreamer's RTSP server with its Python bindings and the plugins
+/// of the probe tests' mounts (x264enc is in -ugly; x265enc and h264parse
+/// in -bad).
+const TEST_PACKAGES: &[&str] = &[
+    "postgresql",
+    "chromium",
+    "chromium-driver",
+    "gir1.2-gst-rtsp-server-1.0",
+    "python3-gst-1.0",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-ugly",
+    "gstreamer1.0-plugins-bad",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +61,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("pwa") if args.len() == 1 => pwa(),
         Some("bench") if args.len() == 1 => bench::bench(),
+        Some("bench") if args.len() == 2 && args[1] == "probe" => bench::bench_probe(),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -217,6 +232,9 @@ fn run_tests(root: &Path, pg: &postgres::PgServer) -> Result<()> {
     .env("GOZCU_BIN", &bin)
     .env("GOZCU_WEB_DIR", root.join(pwa::DIST_DIR))
     .env("GOZCU_REQUIRE_E2E", "1")
+    // The probe tests' RTSP server was installed above: its absence is a
+    // failure here, not a skip.
+    .env("GOZCU_REQUIRE_RTSP", "1")
     .env("CHROMEDRIVER", "/usr/bin/chromedriver")
     .env("CHROMIUM", "/usr/bin/chromium");
     pg.set_test_env(&mut cmd);
