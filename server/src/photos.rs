@@ -28,6 +28,8 @@ use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{watch, OwnedMutexGuard};
 
+use uuid::Uuid;
+
 use crate::app::App;
 use crate::audit::{self, Actor, Event};
 
@@ -224,6 +226,43 @@ pub async fn find_photo(app: &App, hash: &PhotoHash) -> Result<Option<StoredPhot
         })
     })
     .transpose()
+}
+
+/// Whether a user limited to `sites` may see a photo: one they uploaded
+/// themselves (it may not be in an answer yet), or one that an answer or an
+/// amendment of a run on one of their sites names. Admins and users of every
+/// site are not asked. A photo's hash alone must not be a key to it: a hash
+/// seen in one site's report would otherwise open that photo to every user.
+pub async fn visible_to(
+    app: &App,
+    hash: &PhotoHash,
+    user_id: &Uuid,
+    sites: &[Uuid],
+) -> Result<bool, sqlx::Error> {
+    let own: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM photos WHERE sha256 = $1 AND uploaded_by = $2")
+            .bind(hash.as_str())
+            .bind(user_id.to_string())
+            .fetch_optional(&app.db.pool)
+            .await?;
+    if own.is_some() || sites.is_empty() {
+        return Ok(own.is_some());
+    }
+    // Answers hold photos and signatures as JSON naming the hash; the hash
+    // is 64 hex digits, so a substring match cannot hit anything else.
+    let params: Vec<String> = (0..sites.len()).map(|i| format!("${}", i + 2)).collect();
+    let sites_in = params.join(", ");
+    let sql = format!(
+        "SELECT 1 FROM checklist_runs r WHERE r.site_id IN ({sites_in}) AND (\
+         EXISTS (SELECT 1 FROM checklist_answers a WHERE a.run_id = r.id AND a.value LIKE $1) \
+         OR EXISTS (SELECT 1 FROM checklist_amendments m WHERE m.run_id = r.id \
+         AND (m.old_value LIKE $1 OR m.new_value LIKE $1))) LIMIT 1"
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(format!("%{}%", hash.as_str()));
+    for site in sites {
+        q = q.bind(site.to_string());
+    }
+    Ok(q.fetch_optional(&app.db.pool).await?.is_some())
 }
 
 async fn find_upload(app: &App, hash: &PhotoHash) -> Result<Option<Upload>, sqlx::Error> {

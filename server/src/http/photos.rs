@@ -435,12 +435,20 @@ async fn write_chunk(
 
 async fn download(
     State(app): State<App>,
+    ctx: Ctx,
     HashParam(hash): HashParam,
     req: Request,
 ) -> AppResult<Response> {
     let photo = photos::find_photo(&app, &hash)
         .await?
         .ok_or_else(AppError::not_found)?;
+    // Out of scope answers exactly like absent, so that a hash cannot be
+    // used to learn whether another site holds a photo.
+    if let Some(sites) = ctx.scope() {
+        if !photos::visible_to(&app, &hash, &ctx.user.id, sites).await? {
+            return Err(AppError::not_found());
+        }
+    }
     let etag = format!("\"{hash}\"");
     let cached = header_str(req.headers(), header::IF_NONE_MATCH).is_some_and(|v| {
         v.split(',')

@@ -18,6 +18,7 @@ both!(
     offset_mismatch_answers_the_current_offset,
     bad_hashes_never_reach_the_disk,
     only_uploaders_upload_and_readers_read,
+    photos_are_seen_only_within_the_sites_of_their_runs,
     oversized_photos_and_chunks_are_refused
 );
 
@@ -536,6 +537,72 @@ async fn only_uploaders_upload_and_readers_read(backend: Backend) {
         .unwrap();
     let (_, me) = technician.get("/api/v1/auth/me").await;
     assert_eq!(me["user"]["id"], uploaded_by.as_str());
+}
+
+/// GETs a photo and answers the status only.
+async fn photo_status(t: &TestApp, c: &Client, hash: &str) -> StatusCode {
+    c.http
+        .get(format!("{}/api/v1/photos/{hash}", t.base))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn photos_are_seen_only_within_the_sites_of_their_runs(backend: Backend) {
+    let t = TestApp::spawn(backend).await;
+    let admin = t.admin().await;
+    let a = admin.create_site("Kampüs A").await;
+    let b = admin.create_site("Kampüs B").await;
+    let uploader = t.user(&admin, "saha-a", "technician", &[a.as_str()]).await;
+    let colleague = t.user(&admin, "izleyici-a", "viewer", &[a.as_str()]).await;
+    let stranger = t.user(&admin, "saha-b", "technician", &[b.as_str()]).await;
+    let photo = jpeg_like(3000, 9);
+    let hash = PhotoHash::of(&photo);
+    let h = hash.as_str();
+    let (s, body) = uploader
+        .post("/api/v1/photos", declare(&photo, &hash))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, _, body) = patch(&uploader, h, 0, &photo).await;
+    assert_eq!(
+        (s, &body["complete"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+
+    // Before any answer names it, only its uploader (and admins) see it.
+    assert_eq!(photo_status(&t, &uploader, h).await, StatusCode::OK);
+    assert_eq!(photo_status(&t, &admin, h).await, StatusCode::OK);
+    assert_eq!(photo_status(&t, &colleague, h).await, StatusCode::NOT_FOUND);
+    assert_eq!(photo_status(&t, &stranger, h).await, StatusCode::NOT_FOUND);
+
+    // Once an answer of a run on site A names it, site A's users see it and
+    // site B's still get the same answer as for a photo that does not exist.
+    let camera = admin.create_camera(&a, "Giriş", json!({})).await;
+    let run = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO checklist_runs (id, template_id, template_version, purpose, target_kind, \
+         target_id, site_id, status, started_at, updated_at) \
+         VALUES ($1, $2, 1, 'maintenance', 'camera', $3, $4, 'in_progress', 0, 0)",
+    )
+    .bind(&run)
+    .bind(gozcu_shared::checklists::builtin::CAMERA_MAINTENANCE.to_string())
+    .bind(camera["id"].as_str().unwrap())
+    .bind(&a)
+    .execute(&t.app.db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO checklist_answers (run_id, item_id, value, updated_at) VALUES ($1, 'lens', $2, 0)",
+    )
+    .bind(&run)
+    .bind(json!([{ "sha256": h, "taken_at_ms": 0 }]).to_string())
+    .execute(&t.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(photo_status(&t, &colleague, h).await, StatusCode::OK);
+    assert_eq!(photo_status(&t, &stranger, h).await, StatusCode::NOT_FOUND);
 }
 
 async fn oversized_photos_and_chunks_are_refused(backend: Backend) {
