@@ -9,8 +9,8 @@ use anyhow::{ensure, Context, Result};
 use fantoccini::Client;
 use serde_json::Value;
 
-use super::offline::{controlled_by_service_worker, rest, rows, sync_now, synced};
-use super::{click, count, el, fill, login, run, seed_cameras, snap, text_of, until, Env};
+use super::offline::{offline_on_camera_page, rest, sync_now};
+use super::{click, count, el, fill, run, seed_cameras, snap, text_of, until, Env};
 
 const TITLE: &str = "Direk kamerası görüntü vermiyor";
 const NOTE: &str = "Sigorta attı, yarın yedek getirilecek";
@@ -36,18 +36,9 @@ async fn a_fault_opened_offline_reaches_the_server_with_its_note() -> Result<()>
             .context("camera id")?
             .to_owned();
 
+        // No signal on the pole: the server is gone once the replica is filled.
+        offline_on_camera_page(env, &camera).await?;
         let c = &env.client;
-        login(c, &env.base).await?;
-        click(c, "[data-test=nav-cameras]").await?;
-        rows(c, 1).await?;
-        synced(c).await.context("first sync")?;
-        controlled_by_service_worker(c).await?;
-
-        // No signal on the pole: the server is gone.
-        env.stop_server();
-        c.refresh().await?;
-        el(c, "[data-test=sync-status][data-online=false]").await?;
-        c.goto(&format!("{}/cameras/{camera}", env.base)).await?;
         el(c, "[data-test=faults-panel] [data-test=no-faults]")
             .await
             .context("the faults panel")?;

@@ -7,8 +7,8 @@ use anyhow::{ensure, Context, Result};
 use fantoccini::Client;
 use serde_json::{json, Value};
 
-use super::offline::{controlled_by_service_worker, rest, rows, sync_now, synced};
-use super::{click, el, login, run, seed_cameras, snap, until, Env, TempDir};
+use super::offline::{offline_on_camera_page, rest, sync_now};
+use super::{click, el, run, seed_cameras, snap, until, Env, TempDir};
 
 /// The built-in camera maintenance template (`shared::checklists::builtin`).
 pub(super) const CAMERA_MAINTENANCE: &str = "3fb66ba3-42e8-5173-bc4b-87ff5acd44a3";
@@ -152,18 +152,9 @@ async fn a_maintenance_checklist_done_offline_prints_after_sync() -> Result<()> 
         let photo = photo_file(&files)?;
         let photo = photo.to_str().context("photo path")?.to_owned();
 
+        // The replica is filled, then the server goes away; the tablet works on.
+        offline_on_camera_page(env, &camera).await?;
         let c = &env.client;
-        login(c, &env.base).await?;
-        click(c, "[data-test=nav-cameras]").await?;
-        rows(c, 1).await?;
-        synced(c).await.context("first sync")?;
-        controlled_by_service_worker(c).await?;
-
-        // The server goes away; the tablet works on.
-        env.stop_server();
-        c.refresh().await?;
-        el(c, "[data-test=sync-status][data-online=false]").await?;
-        c.goto(&format!("{}/cameras/{camera}", env.base)).await?;
         el(c, "[data-test=runs]").await.context("the runs panel")?;
         until("the built-in templates offline", async || {
             let n = super::count(c, &format!("[data-test=template-select] option[value='{CAMERA_MAINTENANCE}']")).await?;

@@ -94,6 +94,23 @@ pub(super) async fn rows(c: &Client, n: usize) -> Result<()> {
 }
 
 /// Opens a camera from the list and sets its firmware through the form.
+/// The start of every field story: log in while online, let the first sync
+/// fill the replica (one camera) and the service worker take the page, then
+/// stop the server and open `camera`'s page from the offline copy.
+pub(super) async fn offline_on_camera_page(env: &Env, camera: &str) -> Result<()> {
+    let c = &env.client;
+    login(c, &env.base).await?;
+    click(c, "[data-test=nav-cameras]").await?;
+    rows(c, 1).await?;
+    synced(c).await.context("first sync")?;
+    controlled_by_service_worker(c).await?;
+    env.stop_server();
+    c.refresh().await?;
+    el(c, "[data-test=sync-status][data-online=false]").await?;
+    c.goto(&format!("{}/cameras/{camera}", env.base)).await?;
+    Ok(())
+}
+
 async fn edit_firmware(c: &Client, id: &str, name: &str, firmware: &str) -> Result<()> {
     click(c, "[data-test=nav-cameras]").await?;
     click(c, &format!("[data-test=camera-row][data-id='{id}'] a")).await?;
